@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Gateway.Engine.Config;
+using Gateway.Engine.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Aggregator.Hosting;
@@ -46,13 +47,13 @@ internal sealed class ServiceSettings
                 switch (entry.Key.ToUpperInvariant())
                 {
                     case "LOG_LEVEL":
-                        if (TryParseLogLevel(entry.Value, out var level))
+                        if (FluentBitLogLevel.TryParse(entry.Value, out var level))
                         {
                             logLevel = level;
                         }
                         else
                         {
-                            Error(diagnostics, entry, "is not one of off, error, warn, info, debug, trace");
+                            Error(diagnostics, entry, $"is not one of {FluentBitLogLevel.Expected}");
                         }
 
                         break;
@@ -113,36 +114,6 @@ internal sealed class ServiceSettings
             HttpPort = httpPort,
             Grace = grace,
         };
-    }
-
-    /// <summary>Fluent Bit's <c>Log_Level</c> names mapped to Microsoft.Extensions.Logging levels.</summary>
-    public static bool TryParseLogLevel(string text, out LogLevel level)
-    {
-        switch (text.Trim().ToUpperInvariant())
-        {
-            case "OFF":
-                level = LogLevel.None;
-                return true;
-            case "ERROR":
-                level = LogLevel.Error;
-                return true;
-            case "WARN":
-            case "WARNING":
-                level = LogLevel.Warning;
-                return true;
-            case "INFO":
-                level = LogLevel.Information;
-                return true;
-            case "DEBUG":
-                level = LogLevel.Debug;
-                return true;
-            case "TRACE":
-                level = LogLevel.Trace;
-                return true;
-            default:
-                level = LogLevel.Information;
-                return false;
-        }
     }
 
     private static bool TryParseBool(string text, out bool value)

@@ -237,16 +237,16 @@ public static class CommandLine
         sb.Append("Usage: ").Append(ProgramName(program)).AppendLine(" -c FILE [OPTIONS]");
         sb.AppendLine();
         sb.AppendLine("Options:");
-        sb.AppendLine("  -c, --config FILE        Fluent Bit classic-format config file (required)");
-        sb.AppendLine("      --dry-run            validate the config, print file:line diagnostics, exit (1 on errors)");
+        sb.AppendLine("  -c, --config FILE            Fluent Bit classic-format config file (required)");
+        sb.AppendLine("      --dry-run                validate the config, print file:line diagnostics, exit (1 on errors)");
         if (program == GatewayProgram.Shipper)
         {
-            sb.AppendLine("      --aggregator HOST:PORT  send to this aggregator instead of the config's forward output");
+            sb.AppendLine("      --aggregator HOST:PORT   send to this aggregator instead of the config's forward output");
         }
 
-        sb.AppendLine("  -q, --quiet              print only warnings and errors");
-        sb.AppendLine("  -v, --version            print the version and exit");
-        sb.AppendLine("  -h, --help               print this help and exit");
+        sb.AppendLine("  -q, --quiet                  print only warnings and errors");
+        sb.AppendLine("  -v, --version                print the version and exit");
+        sb.AppendLine("  -h, --help                   print this help and exit");
         return sb.ToString();
     }
 

@@ -35,19 +35,6 @@ public sealed class ServiceSettingsTests
         Assert.Equal(TimeSpan.FromSeconds(30), settings.Grace);
     }
 
-    [Theory]
-    [InlineData("off", LogLevel.None)]
-    [InlineData("error", LogLevel.Error)]
-    [InlineData("warn", LogLevel.Warning)]
-    [InlineData("warning", LogLevel.Warning)]
-    [InlineData("INFO", LogLevel.Information)]
-    [InlineData("trace", LogLevel.Trace)]
-    public void Maps_fluent_bit_log_levels(string text, LogLevel expected)
-    {
-        Assert.True(ServiceSettings.TryParseLogLevel(text, out var level));
-        Assert.Equal(expected, level);
-    }
-
     [Fact]
     public void Bad_values_are_reported_with_file_and_line_and_all_at_once()
     {

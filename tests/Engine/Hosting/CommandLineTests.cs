@@ -212,3 +212,23 @@ public sealed class ProgramEntryTests
         Assert.Equal(string.Empty, stderr.ToString());
     }
 }
+
+public sealed class FluentBitLogLevelTests
+{
+    [Theory]
+    [InlineData("off", Microsoft.Extensions.Logging.LogLevel.None)]
+    [InlineData("error", Microsoft.Extensions.Logging.LogLevel.Error)]
+    [InlineData("warn", Microsoft.Extensions.Logging.LogLevel.Warning)]
+    [InlineData("warning", Microsoft.Extensions.Logging.LogLevel.Warning)]
+    [InlineData(" INFO ", Microsoft.Extensions.Logging.LogLevel.Information)]
+    [InlineData("debug", Microsoft.Extensions.Logging.LogLevel.Debug)]
+    [InlineData("trace", Microsoft.Extensions.Logging.LogLevel.Trace)]
+    public void Maps_fluent_bit_log_levels(string text, Microsoft.Extensions.Logging.LogLevel expected)
+    {
+        Assert.True(FluentBitLogLevel.TryParse(text, out var level));
+        Assert.Equal(expected, level);
+    }
+
+    [Fact]
+    public void Refuses_unknown_level() => Assert.False(FluentBitLogLevel.TryParse("verbose", out _));
+}
