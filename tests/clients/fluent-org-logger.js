@@ -43,6 +43,8 @@ const timer = setTimeout(() => {
 async function main() {
   const client = new FluentClient(null, options);
   client.socketOn('error', (err) => console.error(`socket error: ${err && err.message}`));
+  // With disableReconnect the client does not connect by itself; connect() rejects when the server refuses.
+  await client.connect();
   const pending = [];
   for (let i = 0; i < count; i++) {
     pending.push(client.emit(tag, { seq: i, client: '@fluent-org/logger', mode, msg: `hello ${mode} ${i} ünïcødé` }));
