@@ -22,8 +22,13 @@ public sealed class ForwardConnectionHandler : ConnectionHandler
     private readonly IChunkSink _sink;
     private readonly ForwardInputMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly CancellationToken _stopping;
 
-    public ForwardConnectionHandler(ForwardInputOptions options, IChunkSink sink, ForwardInputMetrics metrics, ILogger<ForwardConnectionHandler> logger)
+    /// <param name="stopping">
+    /// Cancels sink appends that are still waiting when the host stops (pass ApplicationStopping). A peer that
+    /// disconnects does not cancel them: what it sent in full is stored even if the ack can no longer be sent.
+    /// </param>
+    public ForwardConnectionHandler(ForwardInputOptions options, IChunkSink sink, ForwardInputMetrics metrics, ILogger<ForwardConnectionHandler> logger, CancellationToken stopping = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(sink);
@@ -33,6 +38,7 @@ public sealed class ForwardConnectionHandler : ConnectionHandler
         _sink = sink;
         _metrics = metrics;
         _logger = logger;
+        _stopping = stopping;
     }
 
     public ForwardInputOptions Options => _options;
@@ -66,7 +72,7 @@ public sealed class ForwardConnectionHandler : ConnectionHandler
         private readonly PipeReader _input;
         private readonly PipeWriter _output;
         private readonly string _peer;
-        private readonly CancellationToken _closed;
+        private readonly CancellationToken _stopping;
         private readonly ForwardMessageDecoder _decoder;
         private readonly ForwardReceiveBuffer _pending = new();
 
@@ -76,7 +82,7 @@ public sealed class ForwardConnectionHandler : ConnectionHandler
             _input = connection.Transport.Input;
             _output = connection.Transport.Output;
             _peer = peer;
-            _closed = connection.ConnectionClosed;
+            _stopping = handler._stopping;
             _decoder = new ForwardMessageDecoder(handler._options.DecoderLimits);
         }
 
@@ -95,9 +101,9 @@ public sealed class ForwardConnectionHandler : ConnectionHandler
 
                 await ReceiveAsync().ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (_closed.IsCancellationRequested)
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
             {
-                // The peer went away or the server is stopping: nothing to report.
+                // The host is stopping: nothing to report.
             }
             catch (Exception ex) when (ex is IOException or ConnectionResetException or ConnectionAbortedException)
             {
@@ -110,12 +116,12 @@ public sealed class ForwardConnectionHandler : ConnectionHandler
             // Like Fluent Bit, always offer a user-auth salt; it only matters when Security.Users is set.
             var helo = ForwardHandshake.CreateHelo(requireUserAuth: true);
             ForwardHandshake.WriteHelo(_output, helo);
-            await _output.FlushAsync(_closed).ConfigureAwait(false);
+            await _output.FlushAsync().ConfigureAwait(false);
 
             ForwardPing? ping;
             while (true)
             {
-                var result = await _input.ReadAsync(_closed).ConfigureAwait(false);
+                var result = await _input.ReadAsync().ConfigureAwait(false);
                 var buffer = result.Buffer;
                 var status = ForwardHandshake.TryReadPing(buffer, out ping, out var consumed, out var error);
                 if (status == ForwardReadStatus.Ok)
@@ -148,13 +154,13 @@ public sealed class ForwardConnectionHandler : ConnectionHandler
             if (!ForwardHandshake.CheckPing(ping!, helo, Options.SharedKey!, Options.Users, out var reason))
             {
                 ForwardHandshake.WritePong(_output, ForwardHandshake.CreateFailurePong(reason));
-                await _output.FlushAsync(_closed).ConfigureAwait(false);
+                await _output.FlushAsync().ConfigureAwait(false);
                 Reject("unauthenticated", $"{reason} (client hostname '{ping!.Hostname}', user '{ping.Username}')");
                 return false;
             }
 
             ForwardHandshake.WritePong(_output, ForwardHandshake.CreatePong(ping!, helo, Options.SelfHostname, Options.SharedKey!));
-            await _output.FlushAsync(_closed).ConfigureAwait(false);
+            await _output.FlushAsync().ConfigureAwait(false);
             return true;
         }
 
@@ -162,7 +168,9 @@ public sealed class ForwardConnectionHandler : ConnectionHandler
         {
             while (true)
             {
-                var result = await _input.ReadAsync(_closed).ConfigureAwait(false);
+                // No ConnectionClosed token: it can fire while bytes the peer sent before closing are still in
+                // the pipe, and those must be delivered. The pipe itself reports completion or abort.
+                var result = await _input.ReadAsync().ConfigureAwait(false);
                 var buffer = result.Buffer;
                 if (_pending.IsEmpty)
                 {
@@ -241,9 +249,9 @@ public sealed class ForwardConnectionHandler : ConnectionHandler
             {
                 try
                 {
-                    await _handler._sink.AppendAsync(new EventChunk(tag, message.Events, message.EventCount, message.Options.NodeName), _closed).ConfigureAwait(false);
+                    await _handler._sink.AppendAsync(new EventChunk(tag, message.Events, message.EventCount, message.Options.NodeName), _stopping).ConfigureAwait(false);
                 }
-                catch (OperationCanceledException) when (_closed.IsCancellationRequested)
+                catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
                 {
                     throw;
                 }
@@ -260,7 +268,7 @@ public sealed class ForwardConnectionHandler : ConnectionHandler
             if (message.Options.Chunk is { } chunk)
             {
                 ForwardAck.Write(_output, chunk);
-                await _output.FlushAsync(_closed).ConfigureAwait(false);
+                await _output.FlushAsync().ConfigureAwait(false);
                 _handler._metrics.AckSent();
             }
 

@@ -58,6 +58,23 @@ public sealed class ForwardConnectionHandlerTests
     }
 
     [Fact]
+    public async Task Messages_sent_right_before_the_peer_closes_are_still_stored()
+    {
+        await using var server = await ForwardTestServer.StartAsync(new ForwardInputOptions());
+        for (var i = 0; i < 20; i++)
+        {
+            await using var client = await ForwardTestClient.ConnectTcpAsync(server.Port);
+            await client.SendAsync(Packed($"fire.and.forget.{i}", Events(2), 2));
+            client.ShutdownSend();
+            Assert.True(await client.WaitForCloseAsync());
+        }
+
+        await server.Sink.WaitForChunksAsync(20);
+        Assert.Equal(40, Interlocked.Read(ref server.Sink.EventsStored));
+        Assert.Empty(server.Rejections);
+    }
+
+    [Fact]
     public async Task Ack_is_sent_only_after_the_sink_stored_the_chunk()
     {
         var sink = new CollectingChunkSink();
