@@ -37,6 +37,8 @@ internal sealed class ConfigValueException : Exception
 /// </summary>
 internal sealed class BufferOptions
 {
+    private readonly long? _chunkMemoryLimitBytes;
+
     /// <summary>Fluent Bit's chunk target size; <c>storage.max_chunks_up</c> counts chunks of about this size.</summary>
     public const long NominalChunkBytes = 2 * 1024 * 1024;
 
@@ -75,8 +77,15 @@ internal sealed class BufferOptions
     /// <summary>A segment file is sealed (and can later be deleted) once it grows past this size.</summary>
     public long SegmentBytes { get; init; } = 16 * 1024 * 1024;
 
-    /// <summary>The memory budget for chunks held in memory, derived from <see cref="MaxChunksUp"/>.</summary>
-    public long ChunkMemoryLimitBytes => MaxChunksUp * NominalChunkBytes;
+    /// <summary>
+    /// The memory budget for chunks held in memory: <see cref="MaxChunksUp"/> × <see cref="NominalChunkBytes"/>
+    /// unless set directly (tests, or a host that knows its container limit).
+    /// </summary>
+    public long ChunkMemoryLimitBytes
+    {
+        get => _chunkMemoryLimitBytes ?? MaxChunksUp * NominalChunkBytes;
+        init => _chunkMemoryLimitBytes = value;
+    }
 
     /// <summary>The default storage type of an input that does not say: filesystem when a path is set.</summary>
     public StorageType DefaultStorageType => StoragePath is null ? StorageType.Memory : StorageType.Filesystem;

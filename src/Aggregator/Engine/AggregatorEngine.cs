@@ -135,6 +135,18 @@ internal sealed class AggregatorEngine : IChunkSink, IHostedService, IAsyncDispo
 
     public long DiskBytes => _store?.DiskBytes ?? 0;
 
+    /// <summary>The per-input memory budgets (<c>Mem_Buf_Limit</c>), for metrics and tests.</summary>
+    internal IReadOnlyList<ByteBudget> InputBudgets
+    {
+        get
+        {
+            lock (_inputBudgets)
+            {
+                return [.. _inputBudgets];
+            }
+        }
+    }
+
     internal ChunkStore? Store => _store;
 
     /// <summary>
