@@ -90,15 +90,11 @@ public sealed class ForwardClient : IAsyncDisposable
             }
 
             var writeFailure = await TryWriteAsync(chunk, cancellationToken).ConfigureAwait(false);
-            if (writeFailure is not null)
+            if (writeFailure is not null && !chunk.Completion.Task.IsCompleted)
             {
-                if (chunk.Completion.Task.IsCompleted)
-                {
-                    return await chunk.Completion.Task.ConfigureAwait(false);
-                }
-
-                // Not on the wire (yet): the reconnect loop writes it when a connection is back, within the ack timeout.
-                StartReconnectLoop();
+                // Never reached a server: hand it back now rather than hold the flush for the whole ack timeout.
+                // (Chunks that were written and then lost with their connection are resent by the reconnect loop.)
+                return ForwardSendResult.Retry(writeFailure);
             }
 
             try
@@ -108,7 +104,7 @@ public sealed class ForwardClient : IAsyncDisposable
             catch (TimeoutException)
             {
                 ForwardClientLog.AckTimeout(_logger, chunk.Id, _options.AckTimeout);
-                return ForwardSendResult.Retry(writeFailure ?? $"no ack within {_options.AckTimeout}");
+                return ForwardSendResult.Retry($"no ack within {_options.AckTimeout}");
             }
         }
         finally
