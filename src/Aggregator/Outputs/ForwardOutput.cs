@@ -3,6 +3,7 @@ using Gateway.Engine.Forward;
 using Gateway.Engine.Json;
 using Gateway.Engine.Pipeline;
 using Gateway.Engine.Records;
+using Gateway.Protos.Forward;
 using MessagePack;
 using Microsoft.Extensions.Logging;
 
@@ -55,19 +56,16 @@ internal sealed class ForwardOutput : IOutput
                 return _metrics.Failed(FlushResult.Error);
             }
 
-            var result = await _client.SendAsync(_tagOverride ?? chunk.Tag, entries, count, cancellationToken).ConfigureAwait(false);
-            switch (result.Status)
+            var outgoing = new EventChunk(_tagOverride ?? chunk.Tag, entries, count, chunk.NodeName);
+            var result = await _client.SendAsync(outgoing, cancellationToken).ConfigureAwait(false);
+            if (result.Status == ForwardSendStatus.Delivered)
             {
-                case ForwardSendStatus.Delivered:
-                    _metrics.Delivered(count, entries.Length);
-                    return FlushResult.Ok;
-                case ForwardSendStatus.Rejected:
-                    OutputLog.ForwardRejected(_logger, Name, result.Reason ?? "rejected");
-                    return _metrics.Failed(FlushResult.Error);
-                default:
-                    OutputLog.ForwardFailed(_logger, Name, _endpoints, result.Reason ?? "unknown");
-                    return _metrics.Failed(FlushResult.Retry);
+                _metrics.Delivered(count, entries.Length);
+                return FlushResult.Ok;
             }
+
+            OutputLog.ForwardFailed(_logger, Name, _endpoints, result.Reason ?? "unknown");
+            return _metrics.Failed(FlushResult.Retry);
         }
         finally
         {
@@ -218,13 +216,14 @@ internal static class ForwardOutputFactory
             }
         }
 
+        // Send_options is accepted for compatibility; the options map (size, chunk, compressed) is always sent.
+        options.GetBool("send_options", false);
         var tag = options.GetString("tag");
         var clientOptions = new ForwardClientOptions
         {
             Endpoints = [new ForwardEndpoint(host, port)],
             RequireAck = options.GetBool("require_ack_response", false),
-            SendOptions = options.GetBool("send_options", false),
-            CompressGzip = compress,
+            Compression = compress ? ForwardCompression.Gzip : ForwardCompression.None,
             AckTimeout = options.GetDuration("ack_response_timeout", TimeSpan.FromSeconds(30)),
             ConnectTimeout = options.GetDuration("net.connect_timeout", TimeSpan.FromSeconds(10)),
             Tls = options.GetBool("tls", false),

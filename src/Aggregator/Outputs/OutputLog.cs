@@ -25,7 +25,4 @@ internal static partial class OutputLog
 
     [LoggerMessage(EventId = 1310, Level = LogLevel.Warning, Message = "[{Output}] forward to {Endpoint} failed, will retry: {Reason}")]
     public static partial void ForwardFailed(ILogger logger, string output, string endpoint, string reason);
-
-    [LoggerMessage(EventId = 1311, Level = LogLevel.Error, Message = "[{Output}] forward rejected chunk permanently: {Reason}")]
-    public static partial void ForwardRejected(ILogger logger, string output, string reason);
 }

@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
+using Gateway.Engine.Records;
+using Gateway.Protos.Forward;
 using MessagePack;
 using Microsoft.Extensions.Logging;
 
@@ -66,31 +68,31 @@ public sealed class ForwardClient : IAsyncDisposable
     public long ConnectionCount => Interlocked.Read(ref _generation);
 
     /// <summary>
-    /// Sends one chunk. <paramref name="entries"/> are concatenated msgpack events (<c>[time, record]</c>) and are
-    /// copied into the message, so the caller's memory may be reused as soon as the task completes.
+    /// Sends one chunk (its tag, events and, when set, node name). The events are copied into the message, so the
+    /// chunk's memory may be reused as soon as the task completes.
     /// </summary>
-    public async Task<ForwardSendResult> SendAsync(string tag, ReadOnlyMemory<byte> entries, int eventCount, CancellationToken cancellationToken)
+    public async Task<ForwardSendResult> SendAsync(EventChunk chunk, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(tag);
+        ArgumentNullException.ThrowIfNull(chunk);
         ObjectDisposedException.ThrowIf(_disposed, this);
         await _window.WaitAsync(cancellationToken).ConfigureAwait(false);
-        PendingChunk? chunk = null;
+        PendingChunk? pending = null;
         try
         {
-            chunk = PendingChunk.Encode(tag, entries.Span, eventCount, _options, Interlocked.Increment(ref _sequence));
+            pending = PendingChunk.Encode(chunk, _options, Interlocked.Increment(ref _sequence));
             if (!_options.RequireAck)
             {
-                var failure = await TryWriteAsync(chunk, cancellationToken).ConfigureAwait(false);
+                var failure = await TryWriteAsync(pending, cancellationToken).ConfigureAwait(false);
                 return failure is null ? ForwardSendResult.Delivered : ForwardSendResult.Retry(failure);
             }
 
             lock (_stateLock)
             {
-                _pending.Add(chunk.Id, chunk);
+                _pending.Add(pending.Id, pending);
             }
 
-            var writeFailure = await TryWriteAsync(chunk, cancellationToken).ConfigureAwait(false);
-            if (writeFailure is not null && !chunk.Completion.Task.IsCompleted)
+            var writeFailure = await TryWriteAsync(pending, cancellationToken).ConfigureAwait(false);
+            if (writeFailure is not null && !pending.Completion.Task.IsCompleted)
             {
                 // Never reached a server: hand it back now rather than hold the flush for the whole ack timeout.
                 // (Chunks that were written and then lost with their connection are resent by the reconnect loop.)
@@ -99,24 +101,24 @@ public sealed class ForwardClient : IAsyncDisposable
 
             try
             {
-                return await chunk.Completion.Task.WaitAsync(_options.AckTimeout, _time, cancellationToken).ConfigureAwait(false);
+                return await pending.Completion.Task.WaitAsync(_options.AckTimeout, _time, cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
-                ForwardClientLog.AckTimeout(_logger, chunk.Id, _options.AckTimeout);
+                ForwardClientLog.AckTimeout(_logger, pending.Id, _options.AckTimeout);
                 return ForwardSendResult.Retry($"no ack within {_options.AckTimeout}");
             }
         }
         finally
         {
-            if (chunk is not null)
+            if (pending is not null)
             {
                 lock (_stateLock)
                 {
-                    _pending.Remove(chunk.Id);
+                    _pending.Remove(pending.Id);
                 }
 
-                chunk.Release();
+                pending.Release();
             }
 
             _window.Release();
@@ -317,12 +319,22 @@ public sealed class ForwardClient : IAsyncDisposable
                     stream = await AuthenticateTlsAsync(stream, endpoint, connectTimeout.Token).ConfigureAwait(false);
                 }
 
+                var connection = new ForwardConnection(tcp, stream, endpoint, Interlocked.Increment(ref _generation));
                 if (_options.SharedKey is not null)
                 {
-                    await ForwardClientHandshake.RunAsync(stream, _options, connectTimeout.Token).ConfigureAwait(false);
+                    try
+                    {
+                        await ForwardClientHandshake.RunAsync(connection, _options, connectTimeout.Token).ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        connection.Break("handshake failed");
+                        connection.Reader.Dispose();
+                        throw;
+                    }
                 }
 
-                return new ForwardConnection(tcp, stream, endpoint, Interlocked.Increment(ref _generation));
+                return connection;
             }
         }
         catch
@@ -450,16 +462,15 @@ public sealed class ForwardClient : IAsyncDisposable
         var reason = "server closed the connection";
         try
         {
-            using var reader = new MessagePackStreamReader(connection.Stream, leaveOpen: true);
             while (true)
             {
-                var message = await reader.ReadAsync(connection.Closed).ConfigureAwait(false);
+                var message = await connection.Reader.ReadAsync(connection.Closed).ConfigureAwait(false);
                 if (message is null)
                 {
                     break;
                 }
 
-                HandleServerMessage(connection, message.Value);
+                HandleAck(connection, message.Value);
             }
         }
         catch (OperationCanceledException)
@@ -476,44 +487,18 @@ public sealed class ForwardClient : IAsyncDisposable
             ForwardClientLog.ConnectionLost(_logger, connection.Endpoint.ToString(), PendingCount, reason);
         }
 
+        connection.Reader.Dispose();
         if (PendingCount > 0)
         {
             StartReconnectLoop();
         }
     }
 
-    private void HandleServerMessage(ForwardConnection connection, ReadOnlySequence<byte> message)
+    private void HandleAck(ForwardConnection connection, ReadOnlySequence<byte> message)
     {
-        string? chunkId = null;
-        try
+        if (ForwardAck.TryRead(message, out var chunkId, out _, out var error) != ForwardReadStatus.Ok || chunkId is null)
         {
-            var reader = new MessagePackReader(message);
-            if (reader.NextMessagePackType == MessagePackType.Map)
-            {
-                var count = reader.ReadMapHeader();
-                for (var i = 0; i < count; i++)
-                {
-                    var key = reader.NextMessagePackType == MessagePackType.String ? reader.ReadString() : null;
-                    if (key == "ack" && reader.NextMessagePackType == MessagePackType.String)
-                    {
-                        chunkId = reader.ReadString();
-                    }
-                    else
-                    {
-                        reader.Skip();
-                    }
-                }
-            }
-        }
-        catch (MessagePackSerializationException ex)
-        {
-            ForwardClientLog.BadServerMessage(_logger, connection.Endpoint.ToString(), ex.Message);
-            return;
-        }
-
-        if (chunkId is null)
-        {
-            ForwardClientLog.BadServerMessage(_logger, connection.Endpoint.ToString(), "no 'ack' string");
+            ForwardClientLog.BadServerMessage(_logger, connection.Endpoint.ToString(), error ?? "not an ack");
             return;
         }
 

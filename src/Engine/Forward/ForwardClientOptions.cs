@@ -1,3 +1,5 @@
+using Gateway.Protos.Forward;
+
 namespace Gateway.Engine.Forward;
 
 /// <summary>One forward server to connect to.</summary>
@@ -18,11 +20,11 @@ public sealed class ForwardClientOptions
     /// <summary><c>Require_ack_response</c>: each chunk carries a <c>chunk</c> id and completes only on the server's ack.</summary>
     public bool RequireAck { get; init; }
 
-    /// <summary><c>Send_options</c>: send the options map (<c>size</c>) even when no ack or compression needs it.</summary>
-    public bool SendOptions { get; init; }
-
-    /// <summary><c>Compress gzip</c>: entries are gzip'ed and flagged <c>compressed: "gzip"</c>.</summary>
-    public bool CompressGzip { get; init; }
+    /// <summary>
+    /// <c>Compress gzip</c> (Fluent Bit) or zstd (our shipper → aggregator link): entries are compressed and
+    /// flagged with the <c>compressed</c> option.
+    /// </summary>
+    public ForwardCompression Compression { get; init; }
 
     /// <summary>How long to wait for an ack before giving the chunk back for retry.</summary>
     public TimeSpan AckTimeout { get; init; } = TimeSpan.FromSeconds(30);

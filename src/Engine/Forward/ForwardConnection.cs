@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using MessagePack;
 
 namespace Gateway.Engine.Forward;
 
@@ -18,7 +19,14 @@ internal sealed class ForwardConnection
         Stream = stream;
         Endpoint = endpoint;
         Generation = generation;
+        Reader = new MessagePackStreamReader(stream, leaveOpen: true);
     }
+
+    /// <summary>
+    /// Frames server messages. One reader serves the handshake and then the ack loop, so bytes it buffered
+    /// past the handshake are not lost.
+    /// </summary>
+    public MessagePackStreamReader Reader { get; }
 
     public Stream Stream { get; }
 
@@ -62,6 +70,8 @@ internal sealed class ForwardConnection
         }
 
         _tcp.Dispose();
+
+        // Reader is not disposed here: a read may still be running on it. Its single reader disposes it.
         return true;
     }
 }

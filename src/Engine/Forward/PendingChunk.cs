@@ -1,8 +1,6 @@
-using System.Buffers;
-using System.IO.Compression;
-using System.Security.Cryptography;
 using Gateway.Engine.Json;
-using MessagePack;
+using Gateway.Engine.Records;
+using Gateway.Protos.Forward;
 
 namespace Gateway.Engine.Forward;
 
@@ -36,53 +34,21 @@ internal sealed class PendingChunk
     public ReadOnlyMemory<byte> Message => _message.WrittenMemory;
 
     /// <summary>
-    /// Encodes <c>[tag, entries(bin), {size, chunk, compressed}]</c>. The options map is present when acks,
-    /// compression or <c>Send_options</c> need it, as in Fluent Bit's out_forward.
+    /// Encodes the chunk as <c>[tag, bin(entries), {size, chunk, compressed, node}]</c> (Fluent Bit's out_forward
+    /// layout; the options map is always sent, which every forward server accepts).
     /// </summary>
-    public static PendingChunk Encode(string tag, ReadOnlySpan<byte> entries, int eventCount, ForwardClientOptions options, long sequence)
+    public static PendingChunk Encode(EventChunk chunk, ForwardClientOptions options, long sequence)
     {
-        var id = options.RequireAck ? NewChunkId() : string.Empty;
-        var message = new PooledByteBufferWriter(entries.Length + tag.Length + 96);
-        var writer = new MessagePackWriter(message);
-        var withOptions = options.RequireAck || options.CompressGzip || options.SendOptions;
-        writer.WriteArrayHeader(withOptions ? 3 : 2);
-        writer.Write(tag);
-        if (options.CompressGzip)
-        {
-            using var compressed = new PooledByteBufferWriter(Math.Max(1024, entries.Length / 2));
-            using (var gzip = new GZipStream(new BufferWriterStream(compressed), CompressionLevel.Fastest, leaveOpen: false))
-            {
-                gzip.Write(entries);
-            }
-
-            writer.WriteBinHeader(compressed.WrittenCount);
-            writer.WriteRaw(compressed.WrittenSpan);
-        }
-        else
-        {
-            writer.WriteBinHeader(entries.Length);
-            writer.WriteRaw(entries);
-        }
-
-        if (withOptions)
-        {
-            writer.WriteMapHeader(1 + (options.RequireAck ? 1 : 0) + (options.CompressGzip ? 1 : 0));
-            writer.Write("size");
-            writer.Write(eventCount);
-            if (options.RequireAck)
-            {
-                writer.Write("chunk");
-                writer.Write(id);
-            }
-
-            if (options.CompressGzip)
-            {
-                writer.Write("compressed");
-                writer.Write("gzip");
-            }
-        }
-
-        writer.Flush();
+        var id = options.RequireAck ? ForwardMessageWriter.NewChunkId() : string.Empty;
+        var message = new PooledByteBufferWriter(chunk.ByteLength + chunk.Tag.Length + 128);
+        ForwardMessageWriter.WritePackedForward(
+            message,
+            chunk.Tag,
+            chunk.Events.Span,
+            chunk.EventCount,
+            options.RequireAck ? id : null,
+            options.Compression,
+            chunk.NodeName);
         return new PendingChunk(id, message, sequence);
     }
 
@@ -110,13 +76,5 @@ internal sealed class PendingChunk
         {
             _message.Dispose();
         }
-    }
-
-    /// <summary>16 random bytes, base64: unique per chunk like Fluent Bit's chunk ids.</summary>
-    private static string NewChunkId()
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        RandomNumberGenerator.Fill(bytes);
-        return Convert.ToBase64String(bytes);
     }
 }

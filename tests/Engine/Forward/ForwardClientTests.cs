@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Gateway.Engine.Forward;
 using Gateway.Engine.Records;
+using Gateway.Protos.Forward;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -10,6 +11,8 @@ namespace Gateway.Engine.Tests.Forward;
 
 public sealed class ForwardClientTests
 {
+    private static EventChunk Chunk(string tag, int count) => new(tag, Events(count), count);
+
     private static byte[] Events(int count)
     {
         var buffer = new ArrayBufferWriter<byte>();
@@ -25,7 +28,7 @@ public sealed class ForwardClientTests
     {
         Endpoints = [new ForwardEndpoint("127.0.0.1", port)],
         RequireAck = ack,
-        CompressGzip = gzip,
+        Compression = gzip ? ForwardCompression.Gzip : ForwardCompression.None,
         ReconnectBaseDelay = TimeSpan.FromMilliseconds(20),
         ReconnectMaxDelay = TimeSpan.FromMilliseconds(200),
         ConnectTimeout = TimeSpan.FromSeconds(10),
@@ -38,7 +41,7 @@ public sealed class ForwardClientTests
         await using var client = new ForwardClient(Options(server.Port), NullLogger.Instance);
         var entries = Events(3);
 
-        var result = await client.SendAsync("app.logs", entries, 3, CancellationToken.None);
+        var result = await client.SendAsync(new EventChunk("app.logs", entries, 3), CancellationToken.None);
 
         Assert.Equal(ForwardSendStatus.Delivered, result.Status);
         var message = Assert.Single(server.Messages);
@@ -51,18 +54,18 @@ public sealed class ForwardClientTests
     }
 
     [Fact]
-    public async Task Without_acks_a_written_chunk_is_delivered_as_a_two_element_message()
+    public async Task Without_acks_a_written_chunk_is_delivered_without_a_chunk_id()
     {
         await using var server = new TestForwardServer();
         await using var client = new ForwardClient(Options(server.Port, ack: false), NullLogger.Instance);
 
-        var result = await client.SendAsync("t", Events(1), 1, CancellationToken.None);
+        var result = await client.SendAsync(Chunk("t", 1), CancellationToken.None);
 
         Assert.Equal(ForwardSendStatus.Delivered, result.Status);
         await server.WaitUntilAsync(() => server.Messages.Count == 1, "the message");
         var message = Assert.Single(server.Messages);
-        Assert.Equal(2, message.ArrayLength);
         Assert.Null(message.ChunkId);
+        Assert.Equal(1, message.Size);
     }
 
     [Fact]
@@ -72,7 +75,7 @@ public sealed class ForwardClientTests
         await using var client = new ForwardClient(Options(server.Port, gzip: true), NullLogger.Instance);
         var entries = Events(50);
 
-        var result = await client.SendAsync("gz", entries, 50, CancellationToken.None);
+        var result = await client.SendAsync(new EventChunk("gz", entries, 50), CancellationToken.None);
 
         Assert.Equal(ForwardSendStatus.Delivered, result.Status);
         var message = Assert.Single(server.Messages);
@@ -88,7 +91,7 @@ public sealed class ForwardClientTests
         var clock = new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20000));
         await using var client = new ForwardClient(Options(server.Port), NullLogger.Instance, clock);
 
-        var send = client.SendAsync("t", Events(1), 1, CancellationToken.None);
+        var send = client.SendAsync(Chunk("t", 1), CancellationToken.None);
         await server.WaitUntilAsync(() => server.Messages.Count == 1, "the unacked message");
         Assert.False(send.IsCompleted);
         clock.Advance(TimeSpan.FromSeconds(31));
@@ -110,7 +113,7 @@ public sealed class ForwardClientTests
         await using var client = new ForwardClient(Options(server.Port), NullLogger.Instance);
         var entries = Events(2);
 
-        var result = await client.SendAsync("t", entries, 2, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        var result = await client.SendAsync(new EventChunk("t", entries, 2), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(ForwardSendStatus.Delivered, result.Status);
         var messages = server.Messages.ToArray();
@@ -128,7 +131,7 @@ public sealed class ForwardClientTests
         await using var server = new TestForwardServer();
         await using var client = new ForwardClient(Options(server.Port), NullLogger.Instance);
 
-        var sends = Enumerable.Range(0, 20).Select(i => client.SendAsync("t" + i, Events(1), 1, CancellationToken.None)).ToArray();
+        var sends = Enumerable.Range(0, 20).Select(i => client.SendAsync(Chunk("t" + i, 1), CancellationToken.None)).ToArray();
         var results = await Task.WhenAll(sends).WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.All(results, r => Assert.Equal(ForwardSendStatus.Delivered, r.Status));
@@ -145,7 +148,7 @@ public sealed class ForwardClientTests
         probe.Stop();
         await using var client = new ForwardClient(Options(port), NullLogger.Instance);
 
-        var result = await client.SendAsync("t", Events(1), 1, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+        var result = await client.SendAsync(Chunk("t", 1), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(ForwardSendStatus.Retry, result.Status);
     }
@@ -155,13 +158,56 @@ public sealed class ForwardClientTests
     {
         await using var server = new TestForwardServer { ShouldAck = (_, _) => false };
         var client = new ForwardClient(Options(server.Port), NullLogger.Instance);
-        var send = client.SendAsync("t", Events(1), 1, CancellationToken.None);
+        var send = client.SendAsync(Chunk("t", 1), CancellationToken.None);
         await server.WaitUntilAsync(() => server.Messages.Count == 1, "the message");
 
         await client.DisposeAsync();
 
         var result = await send.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(ForwardSendStatus.Retry, result.Status);
+    }
+
+    [Fact]
+    public async Task Secure_forward_handshake_with_shared_key_and_user_delivers()
+    {
+        await using var server = new TestForwardServer { SharedKey = "s3cret", Users = [new ForwardUser("alice", "pw")] };
+        var options = new ForwardClientOptions
+        {
+            Endpoints = [new ForwardEndpoint("127.0.0.1", server.Port)],
+            RequireAck = true,
+            SharedKey = "s3cret",
+            SelfHostname = "node-1",
+            Username = "alice",
+            Password = "pw",
+        };
+        await using var client = new ForwardClient(options, NullLogger.Instance);
+
+        var result = await client.SendAsync(new EventChunk("secure", Events(1), 1, nodeName: "node-1"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(ForwardSendStatus.Delivered, result.Status);
+        var ping = Assert.Single(server.AcceptedPings);
+        Assert.Equal("node-1", ping.Hostname);
+        Assert.Equal("alice", ping.Username);
+        Assert.Equal("node-1", Assert.Single(server.Messages).Node);
+    }
+
+    [Fact]
+    public async Task Wrong_shared_key_is_a_retry_naming_the_refusal()
+    {
+        await using var server = new TestForwardServer { SharedKey = "right" };
+        var options = new ForwardClientOptions
+        {
+            Endpoints = [new ForwardEndpoint("127.0.0.1", server.Port)],
+            RequireAck = true,
+            SharedKey = "wrong",
+        };
+        await using var client = new ForwardClient(options, NullLogger.Instance);
+
+        var result = await client.SendAsync(Chunk("t", 1), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(ForwardSendStatus.Retry, result.Status);
+        Assert.Contains("shared_key mismatch", result.Reason);
+        Assert.Empty(server.Messages);
     }
 
     [Fact]

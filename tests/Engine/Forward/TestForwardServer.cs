@@ -3,12 +3,13 @@ using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.Net;
 using System.Net.Sockets;
+using Gateway.Protos.Forward;
 using MessagePack;
 
 namespace Gateway.Engine.Tests.Forward;
 
 /// <summary>One message as the test server decoded it.</summary>
-internal sealed record ReceivedForwardMessage(int Connection, string Tag, byte[] Entries, int? Size, string? ChunkId, string? Compressed, int ArrayLength);
+internal sealed record ReceivedForwardMessage(int Connection, string Tag, byte[] Entries, int? Size, string? ChunkId, string? Compressed, int ArrayLength, string? Node);
 
 /// <summary>
 /// A minimal Fluent Forward server on 127.0.0.1 for client tests: decodes PackedForward messages with
@@ -37,6 +38,14 @@ internal sealed class TestForwardServer : IAsyncDisposable
     public Func<int, ReceivedForwardMessage, bool> CloseAfter { get; set; } = (_, _) => false;
 
     public ConcurrentQueue<ReceivedForwardMessage> Messages { get; } = new();
+
+    /// <summary>When set, every connection starts with the secure-forward handshake (HELO/PING/PONG).</summary>
+    public string? SharedKey { get; init; }
+
+    public IReadOnlyList<ForwardUser> Users { get; init; } = [];
+
+    /// <summary>PINGs the server accepted.</summary>
+    public ConcurrentQueue<ForwardPing> AcceptedPings { get; } = new();
 
     public int ConnectionCount => Volatile.Read(ref _connections);
 
@@ -108,6 +117,12 @@ internal sealed class TestForwardServer : IAsyncDisposable
         {
             var stream = client.GetStream();
             using var reader = new MessagePackStreamReader(stream, leaveOpen: true);
+            if (SharedKey is not null && !await HandshakeAsync(stream, reader))
+            {
+                client.Dispose();
+                return;
+            }
+
             while (!_stop.IsCancellationRequested)
             {
                 var frame = await reader.ReadAsync(_stop.Token);
@@ -143,6 +158,32 @@ internal sealed class TestForwardServer : IAsyncDisposable
         }
     }
 
+    private async Task<bool> HandshakeAsync(Stream stream, MessagePackStreamReader reader)
+    {
+        var helo = ForwardHandshake.CreateHelo(Users.Count > 0);
+        var buffer = new ArrayBufferWriter<byte>();
+        ForwardHandshake.WriteHelo(buffer, helo);
+        await stream.WriteAsync(buffer.WrittenMemory, _stop.Token);
+        var frame = await reader.ReadAsync(_stop.Token);
+        if (frame is null || ForwardHandshake.TryReadPing(frame.Value, out var ping, out _, out _) != ForwardReadStatus.Ok || ping is null)
+        {
+            return false;
+        }
+
+        buffer.Clear();
+        var accepted = ForwardHandshake.CheckPing(ping, helo, SharedKey!, Users, out var reason);
+        ForwardHandshake.WritePong(buffer, accepted
+            ? ForwardHandshake.CreatePong(ping, helo, "test-server", SharedKey!)
+            : ForwardHandshake.CreateFailurePong(reason));
+        await stream.WriteAsync(buffer.WrittenMemory, _stop.Token);
+        if (accepted)
+        {
+            AcceptedPings.Enqueue(ping);
+        }
+
+        return accepted;
+    }
+
     private static ReceivedForwardMessage Decode(int connection, ReadOnlySequence<byte> frame)
     {
         var reader = new MessagePackReader(frame);
@@ -154,6 +195,7 @@ internal sealed class TestForwardServer : IAsyncDisposable
         int? size = null;
         string? chunk = null;
         string? compressed = null;
+        string? node = null;
         if (length >= 3)
         {
             var count = reader.ReadMapHeader();
@@ -170,6 +212,9 @@ internal sealed class TestForwardServer : IAsyncDisposable
                     case "compressed":
                         compressed = reader.ReadString();
                         break;
+                    case "node":
+                        node = reader.ReadString();
+                        break;
                     default:
                         reader.Skip();
                         break;
@@ -185,6 +230,6 @@ internal sealed class TestForwardServer : IAsyncDisposable
             entries = plain.ToArray();
         }
 
-        return new ReceivedForwardMessage(connection, tag, entries, size, chunk, compressed, length);
+        return new ReceivedForwardMessage(connection, tag, entries, size, chunk, compressed, length, node);
     }
 }
