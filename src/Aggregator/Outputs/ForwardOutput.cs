@@ -1,4 +1,5 @@
 using System.Buffers;
+using Gateway.Engine.Config;
 using Gateway.Engine.Forward;
 using Gateway.Engine.Json;
 using Gateway.Engine.Pipeline;
@@ -170,7 +171,7 @@ internal static class ForwardOutputFactory
         "ack_response_timeout", "tls", "tls.verify", "tls.ca_file", "tls.vhost",
     ];
 
-    public static IOutput Create(Engine.Config.ConfigSection section, OutputContext context)
+    public static IOutput Create(ConfigSection section, OutputContext context)
     {
         var options = new OutputOptions(section, Keys);
         options.RejectUnknownKeys("forward");
@@ -198,12 +199,12 @@ internal static class ForwardOutputFactory
         if ((username is null) != (password is null))
         {
             var entry = options.Find("username") ?? options.Find("password")!;
-            throw new Engine.Config.ConfigException(entry.Location, "forward: 'Username' and 'Password' must be set together");
+            throw new ConfigException(entry.Location, "forward: 'Username' and 'Password' must be set together");
         }
 
         if (username is not null && sharedKey is null)
         {
-            throw new Engine.Config.ConfigException(options.Find("username")!.Location, "forward: 'Username'/'Password' need 'Shared_Key' (secure forward)");
+            throw new ConfigException(options.Find("username")!.Location, "forward: 'Username'/'Password' need 'Shared_Key' (secure forward)");
         }
 
         var caFile = options.GetString("tls.ca_file");
@@ -212,7 +213,7 @@ internal static class ForwardOutputFactory
             caFile = Path.GetFullPath(caFile.Trim(), context.BaseDirectory);
             if (!File.Exists(caFile))
             {
-                throw new Engine.Config.ConfigException(options.Find("tls.ca_file")!.Location, $"forward: tls.ca_file '{caFile}' does not exist");
+                throw new ConfigException(options.Find("tls.ca_file")!.Location, $"forward: tls.ca_file '{caFile}' does not exist");
             }
         }
 
