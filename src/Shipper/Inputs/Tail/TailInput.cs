@@ -147,9 +147,9 @@ public sealed class TailInput : IAsyncDisposable
             while (!cancellationToken.IsCancellationRequested)
             {
                 var now = _context.Time.GetUtcNow();
-                if (_rescanRequested || now >= nextScan)
+                if (Volatile.Read(ref _rescanRequested) || now >= nextScan)
                 {
-                    _rescanRequested = false;
+                    Volatile.Write(ref _rescanRequested, false);
                     Scan(initial: false);
                     nextScan = now + _options.RefreshInterval;
                 }
@@ -231,6 +231,12 @@ public sealed class TailInput : IAsyncDisposable
         }
     }
 
+    private void RequestRescan()
+    {
+        Volatile.Write(ref _rescanRequested, true);
+        Wake();
+    }
+
     private void StartWatchers()
     {
         var watched = new HashSet<string>(StringComparer.Ordinal);
@@ -251,9 +257,11 @@ public sealed class TailInput : IAsyncDisposable
                     NotifyFilter = NotifyFilters.FileName | NotifyFilters.Size | NotifyFilters.LastWrite,
                 };
                 watcher.Changed += (_, _) => Wake();
-                watcher.Created += (_, _) => Wake();
+                // A new name may be a new file to follow (or a rotation's replacement): rescan now rather than at
+                // the next Refresh_Interval.
+                watcher.Created += (_, _) => RequestRescan();
                 watcher.Deleted += (_, _) => Wake();
-                watcher.Renamed += (_, _) => Wake();
+                watcher.Renamed += (_, _) => RequestRescan();
                 watcher.Error += (_, e) => TailLog.WatchFailed(_logger, _context.Name, dir, e.GetException().Message, _options.PollInterval);
                 watcher.EnableRaisingEvents = true;
                 _watchers.Add(watcher);
