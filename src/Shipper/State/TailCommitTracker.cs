@@ -138,6 +138,15 @@ internal sealed class TailCommitTracker
         }
     }
 
+    /// <summary>Files with commit state in memory (for diagnostics and tests).</summary>
+    public List<FileIdentity> KnownFiles()
+    {
+        lock (_gate)
+        {
+            return new List<FileIdentity>(_files.Keys);
+        }
+    }
+
     public long? CommittedOffset(FileIdentity file)
     {
         lock (_gate)
