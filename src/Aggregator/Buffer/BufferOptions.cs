@@ -1,4 +1,3 @@
-using System.Globalization;
 using Gateway.Engine.Config;
 
 namespace Gateway.Aggregator.Buffer;
@@ -18,18 +17,6 @@ internal enum StorageType
 {
     Memory,
     Filesystem,
-}
-
-/// <summary>A config value that cannot be used, named with the file:line it came from.</summary>
-internal sealed class ConfigValueException : Exception
-{
-    public ConfigValueException(ConfigLocation location, string message)
-        : base($"{location}: {message}")
-    {
-        Location = location;
-    }
-
-    public ConfigLocation Location { get; }
 }
 
 /// <summary>
@@ -138,7 +125,7 @@ internal sealed class BufferOptions
         if (options.SchedulerCap < options.SchedulerBase)
         {
             var cap = service.Find("scheduler.cap") ?? service.Find("scheduler.base")!;
-            throw new ConfigValueException(cap.Location, "scheduler.cap must not be below scheduler.base");
+            throw new ConfigException(cap.Location, "scheduler.cap must not be below scheduler.base");
         }
 
         return options;
@@ -161,7 +148,7 @@ internal sealed class BufferOptions
             return StorageSync.Full;
         }
 
-        throw new ConfigValueException(entry.Location, $"{entry.Key} '{entry.Value}' is not 'normal' or 'full'");
+        throw new ConfigException(entry.Location, $"{entry.Key} '{entry.Value}' is not 'normal' or 'full'");
     }
 }
 
@@ -189,7 +176,7 @@ internal sealed class InputStorageOptions
             {
                 if (buffer.StoragePath is null)
                 {
-                    throw new ConfigValueException(
+                    throw new ConfigException(
                         typeEntry.Location, "storage.type filesystem needs storage.path in [SERVICE]");
                 }
 
@@ -197,7 +184,7 @@ internal sealed class InputStorageOptions
             }
             else
             {
-                throw new ConfigValueException(
+                throw new ConfigException(
                     typeEntry.Location, $"storage.type '{typeEntry.Value}' is not 'memory' or 'filesystem'");
             }
         }
@@ -207,119 +194,5 @@ internal sealed class InputStorageOptions
             StorageType = type,
             MemBufLimitBytes = ConfigValues.OptionalSize(input.Find("Mem_Buf_Limit"), 1),
         };
-    }
-}
-
-/// <summary>Fluent Bit's value spellings: booleans (on/off/true/false/yes/no), sizes (5M, 5MB, 1G), integers.</summary>
-internal static class ConfigValues
-{
-    public static bool Bool(ConfigEntry? entry, bool fallback)
-    {
-        if (entry is null)
-        {
-            return fallback;
-        }
-
-        var v = entry.Value.Trim();
-        if (v.Equals("on", StringComparison.OrdinalIgnoreCase) || v.Equals("true", StringComparison.OrdinalIgnoreCase)
-            || v.Equals("yes", StringComparison.OrdinalIgnoreCase) || v == "1")
-        {
-            return true;
-        }
-
-        if (v.Equals("off", StringComparison.OrdinalIgnoreCase) || v.Equals("false", StringComparison.OrdinalIgnoreCase)
-            || v.Equals("no", StringComparison.OrdinalIgnoreCase) || v == "0")
-        {
-            return false;
-        }
-
-        throw new ConfigValueException(entry.Location, $"{entry.Key} '{entry.Value}' is not on/off");
-    }
-
-    public static long Integer(ConfigEntry? entry, long fallback, long min, long max)
-    {
-        if (entry is null)
-        {
-            return fallback;
-        }
-
-        if (!long.TryParse(entry.Value.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
-        {
-            throw new ConfigValueException(entry.Location, $"{entry.Key} '{entry.Value}' is not an integer");
-        }
-
-        if (value < min || value > max)
-        {
-            throw new ConfigValueException(entry.Location, $"{entry.Key} {value} is outside {min}..{max}");
-        }
-
-        return value;
-    }
-
-    public static long Size(ConfigEntry? entry, long fallback, long min) => OptionalSize(entry, min) ?? fallback;
-
-    /// <summary>
-    /// A size as Fluent Bit's <c>flb_utils_size_to_bytes</c>: a number with an optional K/M/G suffix (optionally
-    /// followed by B), powers of 1024, case-insensitive.
-    /// </summary>
-    public static long? OptionalSize(ConfigEntry? entry, long min)
-    {
-        if (entry is null)
-        {
-            return null;
-        }
-
-        var text = entry.Value.Trim();
-        if (TryParseSize(text, out var bytes) && bytes >= min)
-        {
-            return bytes;
-        }
-
-        throw new ConfigValueException(
-            entry.Location, $"{entry.Key} '{entry.Value}' is not a size of at least {min} bytes (e.g. 512K, 5M, 1G)");
-    }
-
-    public static bool TryParseSize(ReadOnlySpan<char> text, out long bytes)
-    {
-        bytes = 0;
-        if (text.Length > 0 && (text[^1] == 'B' || text[^1] == 'b'))
-        {
-            text = text[..^1];
-        }
-
-        long multiplier = 1;
-        if (text.Length > 0)
-        {
-            switch (char.ToUpperInvariant(text[^1]))
-            {
-                case 'K':
-                    multiplier = 1024;
-                    break;
-                case 'M':
-                    multiplier = 1024 * 1024;
-                    break;
-                case 'G':
-                    multiplier = 1024 * 1024 * 1024;
-                    break;
-            }
-
-            if (multiplier != 1)
-            {
-                text = text[..^1];
-            }
-        }
-
-        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var number))
-        {
-            return false;
-        }
-
-        if (number > long.MaxValue / multiplier)
-        {
-            return false;
-        }
-
-        bytes = number * multiplier;
-        return true;
     }
 }
