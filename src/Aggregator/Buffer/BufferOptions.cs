@@ -41,7 +41,7 @@ internal sealed class BufferOptions
     public int MaxChunksUp { get; init; } = 128;
 
     /// <summary>Bytes of on-disk chunks that may be loaded into memory at once to be flushed.</summary>
-    public long BacklogMemLimitBytes { get; init; } = 5 * 1024 * 1024;
+    public long BacklogMemLimitBytes { get; init; } = 5_000_000; // Fluent Bit default "5M" (decimal units)
 
     /// <summary>Disk cap for all segments; appends wait when reached. Null = no cap.</summary>
     public long? TotalLimitBytes { get; init; }
@@ -110,7 +110,7 @@ internal sealed class BufferOptions
             Sync = ParseSync(service.Find("storage.sync")),
             Checksum = ConfigValues.Bool(service.Find("storage.checksum"), false),
             MaxChunksUp = (int)ConfigValues.Integer(service.Find("storage.max_chunks_up"), 128, 1, 1_000_000),
-            BacklogMemLimitBytes = ConfigValues.Size(service.Find("storage.backlog.mem_limit"), 5 * 1024 * 1024, 1),
+            BacklogMemLimitBytes = ConfigValues.Size(service.Find("storage.backlog.mem_limit"), 5_000_000, 1),
             TotalLimitBytes = ConfigValues.OptionalSize(service.Find("storage.total_limit_size"), 1024 * 1024),
             RejectedPath = rejectedPath is null || rejectedPath.Value.Length == 0 ? null : rejectedPath.Value,
 

@@ -17,7 +17,7 @@ public sealed class BufferOptionsTests
         Assert.Equal(StorageSync.Normal, o.Sync);
         Assert.False(o.Checksum);
         Assert.Equal(128, o.MaxChunksUp);
-        Assert.Equal(5 * 1024 * 1024, o.BacklogMemLimitBytes);
+        Assert.Equal(5_000_000, o.BacklogMemLimitBytes);
         Assert.Equal(TimeSpan.FromSeconds(5), o.Grace);
         Assert.Equal(TimeSpan.FromSeconds(5), o.SchedulerBase);
         Assert.Equal(TimeSpan.FromSeconds(2000), o.SchedulerCap);
@@ -43,8 +43,8 @@ public sealed class BufferOptionsTests
         Assert.Equal(StorageSync.Full, o.Sync);
         Assert.True(o.Checksum);
         Assert.Equal(64 * BufferOptions.NominalChunkBytes, o.ChunkMemoryLimitBytes);
-        Assert.Equal(5 * 1024 * 1024, o.BacklogMemLimitBytes);
-        Assert.Equal(1024L * 1024 * 1024, o.TotalLimitBytes);
+        Assert.Equal(5_000_000, o.BacklogMemLimitBytes);
+        Assert.Equal(1_000_000_000L, o.TotalLimitBytes);
         Assert.Equal(TimeSpan.FromSeconds(30), o.Grace);
         Assert.Equal(TimeSpan.FromSeconds(3), o.SchedulerBase);
         Assert.Equal(TimeSpan.FromSeconds(60), o.SchedulerCap);
@@ -94,7 +94,7 @@ public sealed class BufferOptionsTests
 
         var plain = InputStorageOptions.FromInput(Input(("Name", "forward"), ("Mem_Buf_Limit", "5MB")), withPath);
         Assert.Equal(StorageType.Filesystem, plain.StorageType);
-        Assert.Equal(5 * 1024 * 1024, plain.MemBufLimitBytes);
+        Assert.Equal(5_000_000, plain.MemBufLimitBytes);
 
         var memory = InputStorageOptions.FromInput(Input(("storage.type", "memory")), withPath);
         Assert.Equal(StorageType.Memory, memory.StorageType);
