@@ -23,6 +23,7 @@ public static class ConfigValidator
     [
         "Name", "Format", "Regex", "Time_Key", "Time_Format", "Time_Format_Fallback", "Time_Offset", "Time_Keep",
         "Time_Strict", "Time_System_Timezone", "Types", "Decode_Field", "Decode_Field_As", "Skip_Empty_Values",
+        "Logfmt_No_Bare_Keys",
     ];
 
     private static readonly string[] MultilineParserKeys =
