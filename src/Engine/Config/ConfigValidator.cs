@@ -53,6 +53,7 @@ public static class ConfigValidator
         ArgumentNullException.ThrowIfNull(catalog);
         var diagnostics = new List<ConfigDiagnostic>(doc.Diagnostics);
         var parserNames = new Dictionary<string, ConfigLocation>(StringComparer.OrdinalIgnoreCase);
+        var references = new ParserReferences(doc);
         foreach (var section in doc.Sections)
         {
             switch (section.Kind)
@@ -62,9 +63,11 @@ public static class ConfigValidator
                     break;
                 case SectionKind.Input:
                     ValidatePlugin(section, PluginKind.Input, dryRun, catalog, diagnostics);
+                    references.Check(section, diagnostics);
                     break;
                 case SectionKind.Filter:
                     ValidatePlugin(section, PluginKind.Filter, dryRun, catalog, diagnostics);
+                    references.Check(section, diagnostics);
                     break;
                 case SectionKind.Output:
                     ValidatePlugin(section, PluginKind.Output, dryRun, catalog, diagnostics);
@@ -90,6 +93,78 @@ public static class ConfigValidator
         }
 
         return diagnostics;
+    }
+
+    /// <summary>
+    /// Checks that options naming a parser (<c>Parser</c>, <c>Docker_Mode_Parser</c>, <c>multiline.parser</c>, ...)
+    /// name one that exists: Fluent Bit refuses to start an input or filter whose parser is not registered.
+    /// </summary>
+    private sealed class ParserReferences
+    {
+        /// <summary>Multiline parsers Fluent Bit has built in.</summary>
+        private static readonly string[] BuiltInMultilineParsers = ["docker", "cri", "go", "python", "java", "ruby"];
+
+        private static readonly string[] ParserKeys =
+            ["Parser", "Parser_Firstline", "Docker_Mode_Parser", "Regex_Parser", "Merge_Parser"];
+
+        private readonly HashSet<string> _parsers = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _multilineParsers = new(BuiltInMultilineParsers, StringComparer.Ordinal);
+
+        public ParserReferences(ConfigDocument doc)
+        {
+            foreach (var section in doc.Sections)
+            {
+                var name = section.Get("Name");
+                if (string.IsNullOrEmpty(name))
+                {
+                    continue;
+                }
+
+                if (section.Kind == SectionKind.Parser)
+                {
+                    _parsers.Add(name);
+                }
+                else if (section.Kind == SectionKind.MultilineParser)
+                {
+                    _multilineParsers.Add(name);
+                }
+            }
+        }
+
+        public void Check(ConfigSection section, List<ConfigDiagnostic> diagnostics)
+        {
+            foreach (var entry in section.Entries)
+            {
+                if (entry.Key.Equals("multiline.parser", StringComparison.OrdinalIgnoreCase))
+                {
+                    foreach (var name in entry.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    {
+                        if (!_multilineParsers.Contains(name))
+                        {
+                            diagnostics.Add(Error(entry.Location, $"multiline parser '{name}' is not defined (built in: {string.Join(", ", BuiltInMultilineParsers)}; others need a [MULTILINE_PARSER] in a Parsers_File)"));
+                        }
+                    }
+                }
+                else if (IsParserKey(entry.Key) && !_parsers.Contains(entry.Value))
+                {
+                    diagnostics.Add(Error(entry.Location, $"{entry.Key}: parser '{entry.Value}' is not defined in any Parsers_File"));
+                }
+            }
+        }
+
+        private static bool IsParserKey(string key)
+        {
+            foreach (var known in ParserKeys)
+            {
+                if (known.Equals(key, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+
+            // tail's numbered Parser_1, Parser_2, ... (used with Parser_Firstline).
+            return key.Length > 7 && key.StartsWith("Parser_", StringComparison.OrdinalIgnoreCase) && char.IsAsciiDigit(key[7]);
+        }
     }
 
     private static void ValidateService(ConfigSection section, List<ConfigDiagnostic> diagnostics)
@@ -163,6 +238,12 @@ public static class ConfigValidator
         {
             if (!PluginCatalog.AcceptsKey(definition, entry.Key))
             {
+                if (definition.KeyHints.TryGetValue(entry.Key, out var hint))
+                {
+                    diagnostics.Add(Error(entry.Location, $"unknown option '{entry.Key}' for {kindName} plugin '{name}': {hint}"));
+                    continue;
+                }
+
                 var keys = new List<string>(PluginCatalog.CommonKeysOf(kind));
                 keys.AddRange(definition.OptionKeys);
                 diagnostics.Add(Error(entry.Location, UnknownKeyMessage(entry, keys, $"{kindName} plugin '{name}'")));

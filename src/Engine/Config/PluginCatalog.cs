@@ -24,11 +24,12 @@ public enum PluginStatus
 /// <summary>A plugin's name and the option keys Fluent Bit accepts for it (besides the common keys of its kind).</summary>
 public sealed class PluginDefinition
 {
-    internal PluginDefinition(PluginKind kind, string name, string[] optionKeys)
+    internal PluginDefinition(PluginKind kind, string name, string[] optionKeys, IReadOnlyDictionary<string, string>? keyHints = null)
     {
         Kind = kind;
         Name = name;
         OptionKeys = optionKeys;
+        KeyHints = keyHints ?? new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
     }
 
     public PluginKind Kind { get; }
@@ -37,6 +38,12 @@ public sealed class PluginDefinition
 
     /// <summary>Option keys; an entry ending in <c>*</c> is a prefix (e.g. <c>tls.*</c>, <c>Parser_*</c>).</summary>
     public IReadOnlyList<string> OptionKeys { get; }
+
+    /// <summary>
+    /// Explanations for keys users commonly expect but the plugin does not have, where an edit-distance
+    /// suggestion would mislead (systemd's <c>Read_From_Head</c> is closest to <c>Read_From_Tail</c>, the opposite).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> KeyHints { get; }
 }
 
 /// <summary>
@@ -106,8 +113,11 @@ public sealed class PluginCatalog
                 keys.AddRange(group);
             }
 
-            definitions[(kind, name)] = new PluginDefinition(kind, name, keys.ToArray());
+            definitions[(kind, name)] = new PluginDefinition(kind, name, keys.ToArray(), new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase));
         }
+
+        void AddHint(PluginKind kind, string name, string key, string hint) =>
+            ((Dictionary<string, string>)definitions[(kind, name)].KeyHints)[key] = hint;
 
         // Inputs.
         Add(PluginKind.Input, "forward",
@@ -129,6 +139,7 @@ public sealed class PluginCatalog
             "Path", "Max_Fields", "Max_Entries", "Systemd_Filter", "Systemd_Filter_Type", "DB", "DB.Sync",
             "Read_From_Tail", "Lowercase", "Strip_Underscores",
         ]);
+        AddHint(PluginKind.Input, "systemd", "Read_From_Head", "systemd has no Read_From_Head: it reads the journal from the start unless 'Read_From_Tail On' is set");
 
         // Filters.
         Add(PluginKind.Filter, "kubernetes",

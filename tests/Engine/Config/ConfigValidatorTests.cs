@@ -219,6 +219,39 @@ public sealed class ConfigValidatorTests
     }
 
     [Fact]
+    public void Parser_references_must_name_defined_parsers()
+    {
+        var doc = Parse("""
+            [PARSER]
+                Name   known
+                Format json
+            [MULTILINE_PARSER]
+                Name  java_stack
+                Type  regex
+                Rule  "start_state" "/^\S/" "cont"
+            [INPUT]
+                Name   tail
+                Path   /x
+                Parser known
+                Parser_1 missing_one
+                multiline.parser docker, cri, java_stack, nope
+            [FILTER]
+                Name     parser
+                Match    *
+                Key_Name log
+                Parser   ghost
+            """);
+
+        Assert.Equal(
+            [
+                "12: Parser_1: parser 'missing_one' is not defined in any Parsers_File",
+                "13: multiline parser 'nope' is not defined (built in: docker, cri, go, python, java, ruby; others need a [MULTILINE_PARSER] in a Parsers_File)",
+                "18: Parser: parser 'ghost' is not defined in any Parsers_File",
+            ],
+            ConfigValidator.Validate(doc, dryRun: false).Select(d => $"{d.Location.Line}: {d.Message}"));
+    }
+
+    [Fact]
     public void Validate_includes_the_load_diagnostics_first()
     {
         var doc = Parse("[INPUT]\nName forward\n    Name forward\n");
