@@ -79,7 +79,7 @@ public sealed class ParserRegistry
                 parser = new LtsvRecordParser(definition, clock);
                 return true;
             default:
-                if (!OnigmoRegex.TryCompile(definition.Regex ?? string.Empty, out var regex, out var regexError))
+                if (!OnigmoRegex.TryCompile(definition.Regex ?? string.Empty, out var regex, out var regexError, forMatching: true))
                 {
                     parser = null;
                     error = $"invalid Regex: {regexError}";

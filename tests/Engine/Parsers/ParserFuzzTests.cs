@@ -110,3 +110,32 @@ public sealed class ParserFuzzTests
         return builder.ToString();
     }
 }
+
+/// <summary>The byte-oriented formats do not allocate per record once their buffers are warm.</summary>
+public sealed class ParserAllocationTests
+{
+    [Theory]
+    [InlineData("[PARSER]\n    Name j\n    Format json\n    Time_Format %Y-%m-%dT%H:%M:%S.%L%z\n    Decode_Field_As json log\n", "{\"log\":\"{\\\"level\\\":\\\"info\\\",\\\"n\\\":[1,2]}\",\"stream\":\"stdout\",\"time\":\"2026-11-24T08:19:54.123Z\"}")]
+    [InlineData("[PARSER]\n    Name l\n    Format logfmt\n    Time_Key ts\n    Time_Format %s\n    Types n:integer\n", "ts=1577521193 level=info msg=\"quoted \\\"x\\\"\" n=5 bare")]
+    [InlineData("[PARSER]\n    Name t\n    Format ltsv\n    Time_Format %d/%b/%Y:%H:%M:%S %z\n", "time:28/Dec/2019:08:19:53 +0000\tstatus:200\thost:x")]
+    public void Steady_state_parsing_allocates_nothing(string section, string line)
+    {
+        var parser = RecordParserTests.Build(section);
+        var input = System.Text.Encoding.UTF8.GetBytes(line);
+        var output = new ArrayBufferWriter<byte>(4096);
+        for (var i = 0; i < 100; i++)
+        {
+            output.Clear();
+            Assert.True(parser.TryParse(input, output, out _));
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            output.Clear();
+            parser.TryParse(input, output, out _);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}
