@@ -36,6 +36,9 @@ public static class ConfigValidator
 
     private static readonly string[] ParserFormats = ["json", "regex", "logfmt", "ltsv"];
 
+    /// <summary>The conversions <see cref="Strptime"/> implements (flb_strptime's set plus %L).</summary>
+    private const string TimeConversions = "%ABCDFGHIMLRSTUVWXYZabcdeghjklmnprstuwxyz";
+
     private static readonly string[] LogLevels = ["off", "error", "warn", "warning", "info", "debug", "trace"];
 
     public static IReadOnlyList<ConfigDiagnostic> Validate(ConfigDocument doc, bool dryRun) =>
@@ -359,6 +362,9 @@ public static class ConfigValidator
                 case "TIME_OFFSET":
                     diagnostic = CheckTimeOffset(entry);
                     break;
+                case "TIME_FORMAT":
+                    diagnostic = CheckTimeFormat(entry);
+                    break;
             }
 
             if (diagnostic is not null)
@@ -483,14 +489,36 @@ public static class ConfigValidator
         return null;
     }
 
-    private static ConfigDiagnostic? CheckTimeOffset(ConfigEntry entry)
+    private static ConfigDiagnostic? CheckTimeOffset(ConfigEntry entry) =>
+        ParserDefinition.TryParseOffset(entry.Value, out _)
+            ? null
+            : Error(entry.Location, $"Time_Offset: '{entry.Value}' must look like +0900 or -07:00");
+
+    /// <summary>Every <c>%x</c> of a Time_Format must be a conversion flb_strptime knows, or no time will ever parse.</summary>
+    private static ConfigDiagnostic? CheckTimeFormat(ConfigEntry entry)
     {
-        var v = entry.Value.Trim();
-        var ok = v.Length == 5 && v[0] is '+' or '-' && char.IsAsciiDigit(v[1]) && char.IsAsciiDigit(v[2])
-            && char.IsAsciiDigit(v[3]) && char.IsAsciiDigit(v[4]);
-        ok |= v.Length == 6 && v[0] is '+' or '-' && v[3] == ':' && char.IsAsciiDigit(v[1]) && char.IsAsciiDigit(v[2])
-            && char.IsAsciiDigit(v[4]) && char.IsAsciiDigit(v[5]);
-        return ok ? null : Error(entry.Location, $"Time_Offset: '{entry.Value}' must look like +0900 or -07:00");
+        var format = entry.Value;
+        for (var i = 0; i < format.Length; i++)
+        {
+            if (format[i] != '%')
+            {
+                continue;
+            }
+
+            i++;
+            if (i < format.Length && format[i] is 'E' or 'O')
+            {
+                i++;
+            }
+
+            if (i >= format.Length || !TimeConversions.Contains(format[i]))
+            {
+                var shown = i < format.Length ? $"%{format[i]}" : "a trailing %";
+                return Error(entry.Location, $"Time_Format: {shown} is not a strptime conversion (supported: %{string.Join(" %", TimeConversions.ToCharArray())})");
+            }
+        }
+
+        return null;
     }
 
     private static ConfigDiagnostic? CheckLogLevel(ConfigEntry entry)

@@ -150,6 +150,7 @@ public sealed class ConfigValidatorTests
                 Time_Keep maybe
                 Time_Offset 0900
                 Decode_Field_As yaml log
+                Time_Format %Y-%m-%dT%H:%M:%S%Q
             """);
 
         var messages = ConfigValidator.Validate(doc, dryRun: false).Select(d => $"{d.Location.Line}: {d.Message}").ToList();
@@ -169,6 +170,7 @@ public sealed class ConfigValidatorTests
                 "20: Time_Keep: 'maybe' is not a boolean (on/off, true/false, yes/no)",
                 "21: Time_Offset: '0900' must look like +0900 or -07:00",
                 "22: Decode_Field_As: 'yaml log' must be '<json|escaped|escaped_utf8|mysql_quoted> <field> [try_next|do_next]'",
+                "23: Time_Format: %Q is not a strptime conversion (supported: %% %A %B %C %D %F %G %H %I %M %L %R %S %T %U %V %W %X %Y %Z %a %b %c %d %e %g %h %j %k %l %m %n %p %r %s %t %u %w %x %y %z)",
             ],
             messages.Skip(5));
     }
