@@ -232,7 +232,7 @@ public static class ConfigValidator
         }
 
         var definition = catalog.Find(kind, name);
-        if (definition is null)
+        if (definition is null || !definition.ChecksKeys)
         {
             return;
         }

@@ -67,6 +67,18 @@ public sealed class ConfigValidatorTests
     }
 
     [Fact]
+    public void A_plugin_registered_at_run_time_is_supported_and_its_options_unchecked()
+    {
+        var catalog = PluginCatalog.CreateBuiltIn();
+        var doc = Parse("[OUTPUT]\n    Name http\n    Match *\n    uri /ingest\n    Retry_Limit x\n");
+
+        Assert.Equal("unknown output plugin 'http'", Assert.Single(ConfigValidator.Validate(doc, dryRun: false, catalog)).Message);
+        catalog.MarkSupported(PluginKind.Output, "http");
+
+        Assert.Empty(ConfigValidator.Validate(doc, dryRun: true, catalog));
+    }
+
+    [Fact]
     public void Built_in_statuses_match_what_is_implemented_today()
     {
         var catalog = PluginCatalog.CreateBuiltIn();
