@@ -64,14 +64,17 @@ internal sealed class AckedChunkSender
         }
     }
 
-    /// <summary>Sends chunks 0, 1, 2, ... until <paramref name="stop"/> is cancelled; returns the next chunk number.</summary>
-    public async Task<int> RunAsync(CancellationToken stop)
+    /// <summary>
+    /// Sends chunks 0, 1, 2, ... until <paramref name="stop"/> is cancelled or <paramref name="maxChunks"/> are
+    /// acknowledged; returns the number of chunks sent.
+    /// </summary>
+    public async Task<int> RunAsync(CancellationToken stop, int maxChunks = int.MaxValue)
     {
         var chunk = 0;
         var payload = new ArrayBufferWriter<byte>(_recordsPerChunk * 256);
         var message = new ArrayBufferWriter<byte>(_recordsPerChunk * 256 + 128);
         var ackBuffer = new byte[ForwardAck.MaxAckBytes];
-        while (!stop.IsCancellationRequested)
+        while (!stop.IsCancellationRequested && chunk < maxChunks)
         {
             using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
@@ -90,7 +93,7 @@ internal sealed class AckedChunkSender
             }
 
             await using var stream = new NetworkStream(socket, ownsSocket: false);
-            while (!stop.IsCancellationRequested)
+            while (!stop.IsCancellationRequested && chunk < maxChunks)
             {
                 BuildChunk(chunk, payload);
                 var chunkId = ForwardMessageWriter.NewChunkId();
