@@ -72,9 +72,11 @@ public sealed record ForwardInputOptions
     public ForwardDecoderLimits DecoderLimits => new() { MaxMessageBytes = BufferMaxSize, MaxDecompressedBytes = MaxDecompressedSize };
 
     /// <summary>Reads and validates a section; throws <see cref="ForwardInputConfigException"/> listing every bad value.</summary>
-    public static ForwardInputOptions FromSection(ConfigSection section)
+    /// <param name="section">The <c>[INPUT]</c> section.</param>
+    /// <param name="defaultName">Instance name when the section has no <c>Alias</c>, e.g. <c>forward.0</c> as Fluent Bit numbers them.</param>
+    public static ForwardInputOptions FromSection(ConfigSection section, string defaultName = "forward")
     {
-        if (!TryFromSection(section, out var options, out var diagnostics))
+        if (!TryFromSection(section, out var options, out var diagnostics, defaultName))
         {
             throw new ForwardInputConfigException(diagnostics);
         }
@@ -82,13 +84,13 @@ public sealed record ForwardInputOptions
         return options!;
     }
 
-    public static bool TryFromSection(ConfigSection section, out ForwardInputOptions? options, out IReadOnlyList<ConfigDiagnostic> diagnostics)
+    public static bool TryFromSection(ConfigSection section, out ForwardInputOptions? options, out IReadOnlyList<ConfigDiagnostic> diagnostics, string defaultName = "forward")
     {
         ArgumentNullException.ThrowIfNull(section);
         var errors = new List<ConfigDiagnostic>();
         var result = new ForwardInputOptions
         {
-            Name = section.Get("Alias") is { Length: > 0 } alias ? alias : "forward",
+            Name = section.Get("Alias") is { Length: > 0 } alias ? alias : defaultName,
         };
 
         if (section.Find("Listen") is { } listen)
