@@ -26,7 +26,7 @@ public sealed class ForwardInputConfigException : Exception
 /// <c>Buffer_Chunk_Size</c> 1024000, <c>Buffer_Max_Size</c> 6144000, <c>Shared_Key</c>, <c>Empty_Shared_Key</c>,
 /// <c>Self_Hostname</c> localhost, <c>Security.Users</c> (<c>user password</c> pairs), <c>tls</c>,
 /// <c>tls.verify</c>, <c>tls.crt_file</c>, <c>tls.key_file</c>, <c>tls.key_passwd</c>, <c>tls.ca_file</c>;
-/// plus this project's <c>Buffer_Max_Decompressed_Size</c> (64M) capping what a compressed message may inflate to.
+/// plus this project's <c>Buffer_Max_Decompressed_Size</c> (default 64 MiB) capping what a compressed message may inflate to.
 /// </summary>
 public sealed record ForwardInputOptions
 {
@@ -237,21 +237,37 @@ public sealed record ForwardInputOptions
         return errors.Count == 0;
     }
 
-    /// <summary>Fluent Bit size syntax: bytes, or a number with K/KB/M/MB/G/GB (powers of 1024).</summary>
+    /// <summary>
+    /// Fluent Bit's <c>flb_utils_size_to_bytes</c>: a number, optionally followed by K, M or G (with an optional
+    /// B), in powers of 1000 — <c>6M</c> is 6,000,000 bytes.
+    /// </summary>
     internal static bool TryParseSize(string text, out long bytes)
     {
         bytes = 0;
         var value = text.Trim();
         long multiplier = 1;
-        var upper = value.ToUpperInvariant();
-        foreach (var (suffix, factor) in new (string, long)[] { ("KB", 1L << 10), ("MB", 1L << 20), ("GB", 1L << 30), ("K", 1L << 10), ("M", 1L << 20), ("G", 1L << 30) })
+        var suffix = 0;
+        while (suffix < value.Length && suffix < 3 && char.IsLetter(value[value.Length - 1 - suffix]))
         {
-            if (upper.EndsWith(suffix, StringComparison.Ordinal))
+            suffix++;
+        }
+
+        if (suffix > 0)
+        {
+            var unit = value[^suffix..].ToUpperInvariant();
+            multiplier = unit switch
             {
-                multiplier = factor;
-                value = value[..^suffix.Length];
-                break;
+                "K" or "KB" => 1000L,
+                "M" or "MB" => 1000L * 1000,
+                "G" or "GB" => 1000L * 1000 * 1000,
+                _ => 0,
+            };
+            if (multiplier == 0)
+            {
+                return false;
             }
+
+            value = value[..^suffix];
         }
 
         if (!double.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number) || number <= 0)
@@ -282,7 +298,7 @@ public sealed record ForwardInputOptions
             return bytes;
         }
 
-        errors.Add(Error(entry, $"{key} '{entry.Value}' is not a size (e.g. 6144000, 512K, 6M) between 1 byte and 2G"));
+        errors.Add(Error(entry, $"{key} '{entry.Value}' is not a size (e.g. 6144000, 512K, 6M; K/M/G are powers of 1000) between 1 byte and 2G"));
         return null;
     }
 

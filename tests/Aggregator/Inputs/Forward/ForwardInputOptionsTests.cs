@@ -53,14 +53,26 @@ public sealed class ForwardInputOptionsTests
         Assert.Equal(24230, options.Port);
         Assert.Equal("fw.", options.TagPrefix);
         Assert.Equal("fixed", options.Tag);
-        Assert.Equal(512 * 1024, options.BufferChunkSize);
-        Assert.Equal(8 * 1024 * 1024, options.BufferMaxSize);
-        Assert.Equal(32 * 1024 * 1024, options.MaxDecompressedSize);
+        Assert.Equal(512_000, options.BufferChunkSize);
+        Assert.Equal(8_000_000, options.BufferMaxSize);
+        Assert.Equal(32_000_000, options.MaxDecompressedSize);
         Assert.Equal("secret", options.SharedKey);
         Assert.Equal("aggregator-0", options.SelfHostname);
         Assert.Equal([new ForwardUser("alice", "wonderland"), new ForwardUser("bob", "builder"), new ForwardUser("carol", "singer")], options.Users);
         Assert.Equal("fw_in", options.Name);
-        Assert.Equal(8 * 1024 * 1024, options.DecoderLimits.MaxMessageBytes);
+        Assert.Equal(8_000_000, options.DecoderLimits.MaxMessageBytes);
+    }
+
+    [Theory]
+    [InlineData("6144000", 6_144_000)]
+    [InlineData("1.5M", 1_500_000)]
+    [InlineData("64k", 64_000)]
+    [InlineData("2MB", 2_000_000)]
+    [InlineData("1G", 1_000_000_000)]
+    public void Sizes_use_fluent_bit_units(string text, long expected)
+    {
+        Assert.True(ForwardInputOptions.TryParseSize(text, out var bytes));
+        Assert.Equal(expected, bytes);
     }
 
     [Fact]
@@ -85,6 +97,7 @@ public sealed class ForwardInputOptionsTests
     [InlineData("Listen", "my-host", "fluent-bit.conf:11", "Listen 'my-host' is not an IP address")]
     [InlineData("Buffer_Max_Size", "lots", "fluent-bit.conf:11", "Buffer_Max_Size 'lots' is not a size")]
     [InlineData("Buffer_Max_Size", "3G", "fluent-bit.conf:11", "Buffer_Max_Size '3G'")]
+    [InlineData("Buffer_Chunk_Size", "10XB", "fluent-bit.conf:11", "Buffer_Chunk_Size '10XB'")]
     [InlineData("Unix_Perm", "rwx", "fluent-bit.conf:11", "Unix_Perm 'rwx' is not an octal permission")]
     [InlineData("Empty_Shared_Key", "maybe", "fluent-bit.conf:11", "Empty_Shared_Key 'maybe' is not a boolean")]
     [InlineData("Security.Users", "alice", "fluent-bit.conf:11", "Security.Users must be 'username password' pairs")]
