@@ -8,18 +8,6 @@ namespace Gateway.Aggregator.Inputs.Forward;
 /// <summary>TLS settings of a forward input (<c>tls</c>, <c>tls.crt_file</c>, <c>tls.key_file</c>, ...).</summary>
 public sealed record ForwardTlsOptions(string CertificateFile, string KeyFile, string? KeyPassword, bool VerifyClient, string? CaFile);
 
-/// <summary>Thrown when a forward input section has bad values; every problem carries its file and line.</summary>
-public sealed class ForwardInputConfigException : Exception
-{
-    public ForwardInputConfigException(IReadOnlyList<ConfigDiagnostic> diagnostics)
-        : base(string.Join(Environment.NewLine, diagnostics))
-    {
-        Diagnostics = diagnostics;
-    }
-
-    public IReadOnlyList<ConfigDiagnostic> Diagnostics { get; }
-}
-
 /// <summary>
 /// Settings of one <c>[INPUT] Name forward</c> section, with Fluent Bit in_forward's keys and defaults:
 /// <c>Listen</c> 0.0.0.0, <c>Port</c> 24224, <c>Unix_Path</c>, <c>Unix_Perm</c>, <c>Tag_Prefix</c>, <c>Tag</c>,
@@ -71,14 +59,19 @@ public sealed record ForwardInputOptions
 
     public ForwardDecoderLimits DecoderLimits => new() { MaxMessageBytes = BufferMaxSize, MaxDecompressedBytes = MaxDecompressedSize };
 
-    /// <summary>Reads and validates a section; throws <see cref="ForwardInputConfigException"/> listing every bad value.</summary>
+    /// <summary>
+    /// Reads and validates a section; throws the engine's <see cref="ConfigException"/> naming file:line of the
+    /// first bad value (<see cref="TryFromSection"/> reports all of them).
+    /// </summary>
     /// <param name="section">The <c>[INPUT]</c> section.</param>
     /// <param name="defaultName">Instance name when the section has no <c>Alias</c>, e.g. <c>forward.0</c> as Fluent Bit numbers them.</param>
     public static ForwardInputOptions FromSection(ConfigSection section, string defaultName = "forward")
     {
         if (!TryFromSection(section, out var options, out var diagnostics, defaultName))
         {
-            throw new ForwardInputConfigException(diagnostics);
+            var first = diagnostics[0];
+            var more = diagnostics.Count > 1 ? $" (and {diagnostics.Count - 1} more problem(s) in this section)" : string.Empty;
+            throw new ConfigException(first.Location, first.Message + more);
         }
 
         return options!;
@@ -98,7 +91,7 @@ public sealed record ForwardInputOptions
             var value = listen.Value.Trim();
             if (!string.Equals(value, "localhost", StringComparison.OrdinalIgnoreCase) && !IPAddress.TryParse(value, out _))
             {
-                errors.Add(Error(listen, $"Listen '{listen.Value}' is not an IP address or 'localhost'"));
+                errors.Add(Error(listen, $"Listen: '{listen.Value}' is not an IP address or 'localhost'"));
             }
 
             result = result with { Listen = value };
@@ -112,7 +105,7 @@ public sealed record ForwardInputOptions
             }
             else
             {
-                errors.Add(Error(port, $"Port '{port.Value}' is not a TCP port number (0-65535)"));
+                errors.Add(Error(port, $"Port: '{port.Value}' is not a TCP port number (0-65535)"));
             }
         }
 
@@ -135,7 +128,7 @@ public sealed record ForwardInputOptions
             }
             catch (Exception ex) when (ex is FormatException or OverflowException or ArgumentException)
             {
-                errors.Add(Error(perm, $"Unix_Perm '{perm.Value}' is not an octal permission such as 0660"));
+                errors.Add(Error(perm, $"Unix_Perm: '{perm.Value}' is not an octal permission such as 0660"));
             }
         }
 
@@ -169,7 +162,7 @@ public sealed record ForwardInputOptions
             errors.Add(Error(chunkEntry, $"Buffer_Chunk_Size ({result.BufferChunkSize}) is larger than Buffer_Max_Size ({result.BufferMaxSize})"));
         }
 
-        var emptySharedKey = ReadBool(section, "Empty_Shared_Key", errors) ?? false;
+        var emptySharedKey = ConfigValues.GetBool(section, "Empty_Shared_Key", false, errors);
         if (section.Find("Shared_Key") is { } sharedKey)
         {
             result = result with { SharedKey = sharedKey.Value };
@@ -190,7 +183,7 @@ public sealed record ForwardInputOptions
             var parts = entry.Value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
             if (parts.Length == 0 || parts.Length % 2 != 0)
             {
-                errors.Add(Error(entry, "Security.Users must be 'username password' pairs"));
+                errors.Add(Error(entry, $"Security.Users: '{entry.Value}' is not 'username password' pairs"));
                 continue;
             }
 
@@ -207,7 +200,7 @@ public sealed record ForwardInputOptions
             errors.Add(Error(section.FindAll("Security.Users").First(), "Security.Users is set but neither Shared_Key nor Empty_Shared_Key"));
         }
 
-        if (ReadBool(section, "tls", errors) == true)
+        if (ConfigValues.GetBool(section, "tls", false, errors))
         {
             var crt = section.Find("tls.crt_file");
             var key = section.Find("tls.key_file");
@@ -227,7 +220,7 @@ public sealed record ForwardInputOptions
 
                 result = result with
                 {
-                    Tls = new ForwardTlsOptions(crt.Value.Trim(), key.Value.Trim(), section.Get("tls.key_passwd"), ReadBool(section, "tls.verify", errors) ?? false, ca?.Value.Trim()),
+                    Tls = new ForwardTlsOptions(crt.Value.Trim(), key.Value.Trim(), section.Get("tls.key_passwd"), ConfigValues.GetBool(section, "tls.verify", false, errors), ca?.Value.Trim()),
                 };
             }
         }
@@ -237,55 +230,7 @@ public sealed record ForwardInputOptions
         return errors.Count == 0;
     }
 
-    /// <summary>
-    /// Fluent Bit's <c>flb_utils_size_to_bytes</c>: a number, optionally followed by K, M or G (with an optional
-    /// B), in powers of 1000 — <c>6M</c> is 6,000,000 bytes.
-    /// </summary>
-    internal static bool TryParseSize(string text, out long bytes)
-    {
-        bytes = 0;
-        var value = text.Trim();
-        long multiplier = 1;
-        var suffix = 0;
-        while (suffix < value.Length && suffix < 3 && char.IsLetter(value[value.Length - 1 - suffix]))
-        {
-            suffix++;
-        }
-
-        if (suffix > 0)
-        {
-            var unit = value[^suffix..].ToUpperInvariant();
-            multiplier = unit switch
-            {
-                "K" or "KB" => 1000L,
-                "M" or "MB" => 1000L * 1000,
-                "G" or "GB" => 1000L * 1000 * 1000,
-                _ => 0,
-            };
-            if (multiplier == 0)
-            {
-                return false;
-            }
-
-            value = value[..^suffix];
-        }
-
-        if (!double.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number) || number <= 0)
-        {
-            return false;
-        }
-
-        var total = number * multiplier;
-        if (total >= int.MaxValue)
-        {
-            // Frames are held in contiguous arrays; 2 GB is the hard ceiling.
-            return false;
-        }
-
-        bytes = (long)total;
-        return bytes > 0;
-    }
-
+    /// <summary>A size key read with the engine's Fluent Bit units, limited to what one array can hold.</summary>
     private static long? ReadSize(ConfigSection section, string key, List<ConfigDiagnostic> errors)
     {
         if (section.Find(key) is not { } entry)
@@ -293,39 +238,27 @@ public sealed record ForwardInputOptions
             return null;
         }
 
-        if (TryParseSize(entry.Value, out var bytes))
+        if (!ConfigValues.TryParseSize(entry, out var bytes, out var diagnostic))
         {
-            return bytes;
-        }
-
-        errors.Add(Error(entry, $"{key} '{entry.Value}' is not a size (e.g. 6144000, 512K, 6M; K/M/G are powers of 1000) between 1 byte and 2G"));
-        return null;
-    }
-
-    private static bool? ReadBool(ConfigSection section, string key, List<ConfigDiagnostic> errors)
-    {
-        if (section.Find(key) is not { } entry)
-        {
+            errors.Add(diagnostic!);
             return null;
         }
 
-        switch (entry.Value.Trim().ToLowerInvariant())
+        if (bytes is < 1 or >= int.MaxValue)
         {
-            case "on" or "true" or "yes" or "1":
-                return true;
-            case "off" or "false" or "no" or "0":
-                return false;
-            default:
-                errors.Add(Error(entry, $"{key} '{entry.Value}' is not a boolean (on/off, true/false)"));
-                return null;
+            // Frames are held in contiguous arrays; 2 GB is the hard ceiling.
+            errors.Add(Error(entry, $"{key}: '{entry.Value}' must be between 1 byte and 2G"));
+            return null;
         }
+
+        return bytes;
     }
 
     private static void CheckFile(ConfigEntry entry, List<ConfigDiagnostic> errors)
     {
         if (!File.Exists(entry.Value.Trim()))
         {
-            errors.Add(Error(entry, $"{entry.Key} '{entry.Value}' does not exist"));
+            errors.Add(Error(entry, $"{entry.Key}: '{entry.Value}' does not exist"));
         }
     }
 
