@@ -13,7 +13,7 @@ internal sealed class OutputOptions
     private static readonly HashSet<string> EngineKeys = new(StringComparer.OrdinalIgnoreCase)
     {
         "name", "match", "match_regex", "alias", "retry_limit", "workers", "log_level", "log_suppress_interval",
-        "host", "port", "ipv6", "tls", "storage.total_limit_size",
+        "host", "port", "ipv6", "tls", "storage.total_limit_size", "processors",
     };
 
     private static readonly string[] EnginePrefixes = ["net.", "tls.", "storage."];
