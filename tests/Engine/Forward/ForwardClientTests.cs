@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Gateway.Engine.Forward;
 using Gateway.Engine.Records;
 using Gateway.Protos.Forward;
@@ -208,6 +210,71 @@ public sealed class ForwardClientTests
         Assert.Equal(ForwardSendStatus.Retry, result.Status);
         Assert.Contains("shared_key mismatch", result.Reason);
         Assert.Empty(server.Messages);
+    }
+
+    private static X509Certificate2 SelfSignedServerCertificate()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=gateway-test", key, HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddIpAddress(IPAddress.Loopback);
+        names.AddDnsName("localhost");
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        var now = DateTimeOffset.UtcNow;
+        using var certificate = request.CreateSelfSigned(now.AddDays(-1), now.AddDays(1));
+
+        // Round-trip through PKCS#12 so the private key is usable by SslStream on every platform.
+        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
+    }
+
+    private static ForwardClientOptions TlsOptions(int port, bool verify, string? caFile) => new()
+    {
+        Endpoints = [new ForwardEndpoint("127.0.0.1", port)],
+        RequireAck = true,
+        Tls = true,
+        TlsVerify = verify,
+        TlsCaFile = caFile,
+    };
+
+    [Fact]
+    public async Task Tls_with_the_servers_certificate_as_ca_file_delivers()
+    {
+        using var certificate = SelfSignedServerCertificate();
+        var caFile = Path.Combine(Path.GetTempPath(), "gw-ca-" + Guid.NewGuid().ToString("N") + ".pem");
+        await File.WriteAllTextAsync(caFile, certificate.ExportCertificatePem());
+        try
+        {
+            await using var server = new TestForwardServer { Certificate = certificate };
+            await using var client = new ForwardClient(TlsOptions(server.Port, verify: true, caFile), NullLogger.Instance);
+
+            var result = await client.SendAsync(Chunk("tls", 2), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+            Assert.Equal(ForwardSendStatus.Delivered, result.Status);
+            Assert.Equal("tls", Assert.Single(server.Messages).Tag);
+        }
+        finally
+        {
+            File.Delete(caFile);
+        }
+    }
+
+    [Fact]
+    public async Task Tls_verify_rejects_an_untrusted_certificate_and_verify_off_accepts_it()
+    {
+        using var certificate = SelfSignedServerCertificate();
+        await using var server = new TestForwardServer { Certificate = certificate };
+
+        await using (var strict = new ForwardClient(TlsOptions(server.Port, verify: true, caFile: null), NullLogger.Instance))
+        {
+            var refused = await strict.SendAsync(Chunk("t", 1), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(ForwardSendStatus.Retry, refused.Status);
+            Assert.Contains("TLS", refused.Reason);
+        }
+
+        await using var lax = new ForwardClient(TlsOptions(server.Port, verify: false, caFile: null), NullLogger.Instance);
+        var accepted = await lax.SendAsync(Chunk("t", 1), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(ForwardSendStatus.Delivered, accepted.Status);
     }
 
     [Fact]
