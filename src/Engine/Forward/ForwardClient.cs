@@ -33,8 +33,7 @@ public sealed class ForwardClient : IAsyncDisposable
     private int _endpointIndex;
     private long _generation;
     private long _sequence;
-    private int _failedRounds;
-    private DateTimeOffset _nextConnectAttempt = DateTimeOffset.MinValue;
+    private readonly ReconnectBackoff _backoff;
     private bool _disposed;
 
     public ForwardClient(ForwardClientOptions options, ILogger logger, TimeProvider? timeProvider = null)
@@ -50,6 +49,7 @@ public sealed class ForwardClient : IAsyncDisposable
         _logger = logger;
         _time = timeProvider ?? TimeProvider.System;
         _window = new SemaphoreSlim(options.MaxInFlightChunks, options.MaxInFlightChunks);
+        _backoff = new ReconnectBackoff(options.ReconnectBaseDelay, options.ReconnectMaxDelay, _time);
     }
 
     /// <summary>Chunks written but not yet acknowledged.</summary>
@@ -64,7 +64,7 @@ public sealed class ForwardClient : IAsyncDisposable
         }
     }
 
-    /// <summary>How many connections have been established so far.</summary>
+    /// <summary>How many connections have been opened so far (including ones whose handshake then failed).</summary>
     public long ConnectionCount => Interlocked.Read(ref _generation);
 
     /// <summary>
@@ -248,10 +248,9 @@ public sealed class ForwardClient : IAsyncDisposable
                 return (null, "client shut down");
             }
 
-            var now = _time.GetUtcNow();
-            if (now < _nextConnectAttempt)
+            if (!_backoff.MayAttempt)
             {
-                return (null, $"not connected; next attempt in {(_nextConnectAttempt - now).TotalSeconds:0.#}s");
+                return (null, $"not connected; next attempt in {_backoff.Remaining.TotalSeconds:0.#}s");
             }
 
             string? lastFailure = null;
@@ -278,8 +277,7 @@ public sealed class ForwardClient : IAsyncDisposable
                 }
 
                 _endpointIndex = index;
-                _failedRounds = 0;
-                _nextConnectAttempt = DateTimeOffset.MinValue;
+                _backoff.RecordSuccess();
                 Volatile.Write(ref _connection, connection);
                 ForwardClientLog.Connected(_logger, endpoint.ToString());
                 connection.AckReader = Task.Run(() => ReadAcksAsync(connection), CancellationToken.None);
@@ -287,21 +285,13 @@ public sealed class ForwardClient : IAsyncDisposable
                 return (connection, null);
             }
 
-            _failedRounds++;
-            _nextConnectAttempt = now + BackoffDelay(_failedRounds);
+            _backoff.RecordFailedRound();
             return (null, lastFailure);
         }
         finally
         {
             _connectLock.Release();
         }
-    }
-
-    private TimeSpan BackoffDelay(int failedRounds)
-    {
-        var factor = Math.Pow(2, Math.Min(failedRounds - 1, 16));
-        var delay = TimeSpan.FromTicks((long)Math.Min(_options.ReconnectBaseDelay.Ticks * factor, _options.ReconnectMaxDelay.Ticks));
-        return delay;
     }
 
     private async Task<ForwardConnection> ConnectAsync(ForwardEndpoint endpoint, CancellationToken cancellationToken)
@@ -551,18 +541,17 @@ public sealed class ForwardClient : IAsyncDisposable
                 return;
             }
 
-            DateTimeOffset next;
+            TimeSpan delay;
             await _connectLock.WaitAsync(token).ConfigureAwait(false);
             try
             {
-                next = _nextConnectAttempt;
+                delay = _backoff.Remaining;
             }
             finally
             {
                 _connectLock.Release();
             }
 
-            var delay = next - _time.GetUtcNow();
             if (delay < TimeSpan.FromMilliseconds(10))
             {
                 delay = TimeSpan.FromMilliseconds(10);

@@ -156,6 +156,35 @@ public sealed class ForwardClientTests
     }
 
     [Fact]
+    public async Task After_a_failed_connect_the_next_attempt_waits_for_the_backoff()
+    {
+        var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        var clock = new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20000));
+        var options = new ForwardClientOptions
+        {
+            Endpoints = [new ForwardEndpoint("127.0.0.1", port)],
+            RequireAck = true,
+            ReconnectBaseDelay = TimeSpan.FromSeconds(10),
+        };
+        await using var client = new ForwardClient(options, NullLogger.Instance, clock);
+
+        var first = await client.SendAsync(Chunk("t", 1), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+        var second = await client.SendAsync(Chunk("t", 1), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(ForwardSendStatus.Retry, first.Status);
+        Assert.Contains("cannot connect", first.Reason);
+        Assert.Equal(ForwardSendStatus.Retry, second.Status);
+        Assert.Contains("next attempt in 10s", second.Reason);
+
+        clock.Advance(TimeSpan.FromSeconds(10));
+        var third = await client.SendAsync(Chunk("t", 1), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Contains("cannot connect", third.Reason);
+    }
+
+    [Fact]
     public async Task Dispose_completes_waiting_chunks_with_retry()
     {
         await using var server = new TestForwardServer { ShouldAck = (_, _) => false };
