@@ -237,6 +237,7 @@ internal static class ForwardOutputFactory
         var clientOptions = new ForwardClientOptions
         {
             Endpoints = [new ForwardEndpoint(host, port)],
+            Name = context.InstanceName,
             RequireAck = options.GetBool("require_ack_response", false),
             Compression = compress ? ForwardCompression.Gzip : ForwardCompression.None,
             AckTimeout = options.GetDuration("ack_response_timeout", TimeSpan.FromSeconds(30)),

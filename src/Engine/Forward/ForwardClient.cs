@@ -34,6 +34,7 @@ public sealed class ForwardClient : IAsyncDisposable
     private long _generation;
     private long _sequence;
     private readonly ReconnectBackoff _backoff;
+    private readonly ForwardClientMetrics _metrics;
     private bool _disposed;
 
     public ForwardClient(ForwardClientOptions options, ILogger logger, TimeProvider? timeProvider = null)
@@ -50,6 +51,7 @@ public sealed class ForwardClient : IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _window = new SemaphoreSlim(options.MaxInFlightChunks, options.MaxInFlightChunks);
         _backoff = new ReconnectBackoff(options.ReconnectBaseDelay, options.ReconnectMaxDelay, _time);
+        _metrics = new ForwardClientMetrics(options.Name);
     }
 
     /// <summary>Chunks written but not yet acknowledged.</summary>
@@ -76,6 +78,7 @@ public sealed class ForwardClient : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(chunk);
         ObjectDisposedException.ThrowIf(_disposed, this);
         await _window.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _metrics.EnteredWindow();
         PendingChunk? pending = null;
         try
         {
@@ -106,6 +109,7 @@ public sealed class ForwardClient : IAsyncDisposable
             catch (TimeoutException)
             {
                 ForwardClientLog.AckTimeout(_logger, pending.Id, _options.AckTimeout);
+                _metrics.AckTimeout();
                 return ForwardSendResult.Retry($"no ack within {_options.AckTimeout}");
             }
         }
@@ -121,6 +125,7 @@ public sealed class ForwardClient : IAsyncDisposable
                 pending.Release();
             }
 
+            _metrics.LeftWindow();
             _window.Release();
         }
     }
@@ -208,6 +213,7 @@ public sealed class ForwardClient : IAsyncDisposable
             await connection.Stream.WriteAsync(chunk.Message, timeout.Token).ConfigureAwait(false);
             await connection.Stream.FlushAsync(timeout.Token).ConfigureAwait(false);
             chunk.SentGeneration = connection.Generation;
+            _metrics.Written();
             return null;
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
@@ -266,12 +272,14 @@ public sealed class ForwardClient : IAsyncDisposable
                 catch (ForwardHandshakeException ex)
                 {
                     ForwardClientLog.HandshakeFailed(_logger, endpoint.ToString(), ex.Message);
+                    _metrics.ConnectFailed();
                     lastFailure = ex.Message;
                     continue;
                 }
                 catch (Exception ex) when (ex is IOException or SocketException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
                 {
                     ForwardClientLog.ConnectFailed(_logger, endpoint.ToString(), ex.Message);
+                    _metrics.ConnectFailed();
                     lastFailure = $"cannot connect to {endpoint}: {ex.Message}";
                     continue;
                 }
@@ -280,6 +288,7 @@ public sealed class ForwardClient : IAsyncDisposable
                 _backoff.RecordSuccess();
                 Volatile.Write(ref _connection, connection);
                 ForwardClientLog.Connected(_logger, endpoint.ToString());
+                _metrics.Connected();
                 connection.AckReader = Task.Run(() => ReadAcksAsync(connection), CancellationToken.None);
                 await ResendPendingAsync(connection).ConfigureAwait(false);
                 return (connection, null);
@@ -443,6 +452,7 @@ public sealed class ForwardClient : IAsyncDisposable
         if (resent > 0)
         {
             ForwardClientLog.Resent(_logger, resent, connection.Endpoint.ToString());
+            _metrics.Resent(resent);
         }
     }
 
@@ -504,7 +514,10 @@ public sealed class ForwardClient : IAsyncDisposable
             return;
         }
 
-        chunk.Completion.TrySetResult(ForwardSendResult.Delivered);
+        if (chunk.Completion.TrySetResult(ForwardSendResult.Delivered))
+        {
+            _metrics.Acked();
+        }
     }
 
     /// <summary>One background loop at a time reconnects (with backoff) while acknowledged-pending chunks wait.</summary>
