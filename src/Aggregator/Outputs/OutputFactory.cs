@@ -14,6 +14,37 @@ public static class OutputFactory
     /// <summary>Plugin names this factory builds.</summary>
     public static IReadOnlyCollection<string> PluginNames { get; } = ["null", "stdout", "file", "forward"];
 
+    /// <summary>
+    /// A factory for the host: names instances as Fluent Bit does — the section's <c>Alias</c>, else
+    /// <c>plugin.N</c> with N counting instances of that plugin in the order they are created (<c>file.0</c>,
+    /// <c>file.1</c>, <c>stdout.0</c>).
+    /// </summary>
+    public static Func<ConfigSection, IOutput> ForHost(ILoggerFactory loggerFactory, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        var counters = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        var gate = new Lock();
+        return section =>
+        {
+            var plugin = section.PluginName?.Trim() ?? string.Empty;
+            string name;
+            lock (gate)
+            {
+                counters.TryGetValue(plugin, out var index);
+                counters[plugin] = index + 1;
+                var alias = section.Get("Alias");
+                name = string.IsNullOrWhiteSpace(alias) ? $"{plugin.ToLowerInvariant()}.{index}" : alias.Trim();
+            }
+
+            return Create(section, new OutputContext
+            {
+                InstanceName = name,
+                LoggerFactory = loggerFactory,
+                TimeProvider = timeProvider ?? TimeProvider.System,
+            });
+        };
+    }
+
     /// <exception cref="ConfigException">Unknown plugin, unknown key or invalid value.</exception>
     public static IOutput Create(ConfigSection section, OutputContext context)
     {
