@@ -16,7 +16,8 @@ internal sealed record FileOutputSettings(
     string Delimiter,
     string LabelDelimiter,
     string Template,
-    bool CsvColumnNames);
+    bool CsvColumnNames,
+    FluentJsonFlags JsonFlags = FluentJsonFlags.None);
 
 /// <summary>
 /// Fluent Bit's <c>file</c> output: appends each chunk to <c>Path/File</c> (the file name defaults to the tag).
@@ -194,10 +195,10 @@ internal sealed class FileOutput : IOutput
             switch (_settings.Format)
             {
                 case FileLineFormat.OutFile:
-                    FluentLineFormats.WriteOutFileLine(buffer, tag, view, FluentJsonFlags.None);
+                    FluentLineFormats.WriteOutFileLine(buffer, tag, view, _settings.JsonFlags);
                     break;
                 case FileLineFormat.Plain:
-                    FluentLineFormats.WritePlainLine(buffer, view, FluentJsonFlags.None);
+                    FluentLineFormats.WritePlainLine(buffer, view, _settings.JsonFlags);
                     break;
                 case FileLineFormat.Csv:
                     FluentLineFormats.WriteCsvLine(buffer, view, _delimiter, columnNames);
