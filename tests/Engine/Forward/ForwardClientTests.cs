@@ -141,6 +141,36 @@ public sealed class ForwardClientTests
     }
 
     [Fact]
+    public async Task The_in_flight_window_holds_back_chunks_beyond_its_size()
+    {
+        await using var server = new TestForwardServer { ShouldAck = (_, message) => message.Tag == "late" };
+        var clock = new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20000));
+        var options = new ForwardClientOptions
+        {
+            Endpoints = [new ForwardEndpoint("127.0.0.1", server.Port)],
+            RequireAck = true,
+            MaxInFlightChunks = 2,
+        };
+        await using var client = new ForwardClient(options, NullLogger.Instance, clock);
+
+        var first = client.SendAsync(Chunk("unacked", 1), CancellationToken.None);
+        var second = client.SendAsync(Chunk("unacked", 1), CancellationToken.None);
+        await server.WaitUntilAsync(() => server.Messages.Count == 2, "two unacked messages");
+        var third = client.SendAsync(Chunk("late", 1), CancellationToken.None);
+
+        // The third chunk cannot be on the wire while two are unacknowledged.
+        await Task.Delay(200);
+        Assert.Equal(2, server.Messages.Count);
+        Assert.False(third.IsCompleted);
+
+        // Once the first two time out, the window opens and the third is sent and acked.
+        clock.Advance(TimeSpan.FromSeconds(31));
+        Assert.Equal(ForwardSendStatus.Retry, (await first.WaitAsync(TimeSpan.FromSeconds(30))).Status);
+        Assert.Equal(ForwardSendStatus.Retry, (await second.WaitAsync(TimeSpan.FromSeconds(30))).Status);
+        Assert.Equal(ForwardSendStatus.Delivered, (await third.WaitAsync(TimeSpan.FromSeconds(30))).Status);
+    }
+
+    [Fact]
     public async Task Unreachable_server_gives_retry_without_hanging()
     {
         // Bind and release a port so nothing listens on it.
