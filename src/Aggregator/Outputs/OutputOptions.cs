@@ -26,8 +26,6 @@ internal sealed class OutputOptions
         _known = new HashSet<string>(pluginKeys, StringComparer.OrdinalIgnoreCase);
     }
 
-    public ConfigSection Section => _section;
-
     /// <summary>Throws for the first key neither the plugin nor the engine knows.</summary>
     public void RejectUnknownKeys(string pluginName)
     {
