@@ -99,10 +99,11 @@ internal sealed class AggregatorEngine : IChunkSink, IHostedService, IAsyncDispo
         RegisterOutputInstruments(_metrics.Meter);
     }
 
-    /// <summary>Completes when startup replay is done and appends are accepted (readiness).</summary>
+    /// <summary>Completes when startup replay is done and appends are accepted; faults if startup failed.</summary>
     public Task Ready => _ready.Task;
 
-    public bool IsReady => _ready.Task.IsCompletedSuccessfully;
+    /// <summary>For <c>/readyz</c>: replay is done and the engine is not shutting down.</summary>
+    public bool IsReady => Volatile.Read(ref _state) == StateRunning;
 
     public BufferOptions Options => _options;
 

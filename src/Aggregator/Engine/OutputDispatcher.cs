@@ -24,6 +24,7 @@ internal sealed class OutputDispatcher
     private readonly ILogger _logger;
     private readonly Channel<BufferedChunk> _queue;
     private readonly CancellationTokenSource _abort = new();
+    private readonly List<BufferedChunk> _abandoned = [];
     private Task _completion = Task.CompletedTask;
     private long _queued;
     private long _queueDepth;
@@ -109,17 +110,40 @@ internal sealed class OutputDispatcher
     /// <summary>Grace is over: in-flight flushes are cancelled, retries stop, workers exit.</summary>
     public void Abort() => _abort.Cancel();
 
-    /// <summary>Takes what is still queued after the workers exited (for shutdown accounting).</summary>
+    /// <summary>
+    /// Takes what is unfinished after the workers exited (still queued, or cut off mid-flush by the end of
+    /// grace). Memory chunks among them are lost and counted as dropped; filesystem ones wait on disk.
+    /// </summary>
     public List<BufferedChunk> DrainLeftovers()
     {
-        var left = new List<BufferedChunk>();
+        List<BufferedChunk> left;
+        lock (_abandoned)
+        {
+            left = [.. _abandoned];
+            _abandoned.Clear();
+        }
+
+        foreach (var chunk in left)
+        {
+            CountLostIfInMemory(chunk);
+        }
+
         while (_queue.Reader.TryRead(out var chunk))
         {
             Interlocked.Decrement(ref _queueDepth);
+            CountLostIfInMemory(chunk);
             left.Add(chunk);
         }
 
         return left;
+    }
+
+    private void CountLostIfInMemory(BufferedChunk chunk)
+    {
+        if (chunk.Segment is null)
+        {
+            CountDropped(chunk);
+        }
     }
 
     private async Task WorkerLoopAsync()
@@ -134,6 +158,11 @@ internal sealed class OutputDispatcher
                     Interlocked.Decrement(ref _queueDepth);
                     if (!await ProcessAsync(chunk).ConfigureAwait(false))
                     {
+                        lock (_abandoned)
+                        {
+                            _abandoned.Add(chunk);
+                        }
+
                         return;
                     }
                 }
