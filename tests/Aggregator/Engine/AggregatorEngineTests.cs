@@ -108,6 +108,34 @@ public sealed class AggregatorEngineTests
     }
 
     [Fact]
+    public async Task A_chunk_waiting_for_its_retry_does_not_hold_up_the_output()
+    {
+        var time = new FakeTimeProvider();
+        var seen = new HashSet<string>();
+        var output = new RecordingOutput("one-worker", (chunk, _, _) =>
+        {
+            var first = seen.Add(chunk.Tag) && chunk.Tag == "bad";
+            return ValueTask.FromResult(first ? FlushResult.Retry : FlushResult.Ok);
+        });
+        var engine = TestEngines.Create(new BufferOptions(), time, new OutputRegistration(output, new TagMatcher("*", null), new RetryPolicy(3, Base, Cap), workers: 1));
+        await using var _ = engine;
+        await TestEngines.StartAsync(engine);
+
+        await engine.AppendAsync(TestChunks.Make("bad", "b"), CancellationToken.None);
+        await engine.AppendAsync(TestChunks.Make("good", "g1"), CancellationToken.None);
+        await engine.AppendAsync(TestChunks.Make("good", "g2"), CancellationToken.None);
+
+        // No time passes, yet the chunks behind the retrying one are delivered.
+        await Eventually.TrueAsync(() => output.Delivered.Count == 2, "later chunks delivered during the backoff");
+        Assert.Equal(["g1", "g2"], output.DeliveredKeys);
+        Assert.Equal(1, engine.Outputs[0].QueueDepth); // the one waiting out its backoff
+
+        await Eventually.TrueAsync(() => output.Delivered.Count == 3, "retried after the backoff", eachPoll: () => time.Advance(Cap));
+        Assert.Equal("b", output.DeliveredKeys[2]);
+        Assert.Equal(1, engine.Outputs[0].Retries);
+    }
+
+    [Fact]
     public async Task Exhausted_retries_put_the_chunk_in_the_dead_letter_directory_with_a_sidecar()
     {
         using var dir = new TempDirectory();
