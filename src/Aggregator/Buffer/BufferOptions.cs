@@ -1,4 +1,3 @@
-using System.Globalization;
 using Gateway.Engine.Config;
 
 namespace Gateway.Aggregator.Buffer;
@@ -39,8 +38,11 @@ internal sealed class BufferOptions
 {
     private readonly long? _chunkMemoryLimitBytes;
 
-    /// <summary>Fluent Bit's chunk target size; <c>storage.max_chunks_up</c> counts chunks of about this size.</summary>
-    public const long NominalChunkBytes = 2 * 1024 * 1024;
+    /// <summary>
+    /// Fluent Bit's filesystem chunk size (<c>FLB_INPUT_CHUNK_FS_MAX_SIZE</c>); <c>storage.max_chunks_up</c>
+    /// counts chunks of about this size.
+    /// </summary>
+    public const long NominalChunkBytes = 2_048_000;
 
     /// <summary>Root directory of segment files; null means memory-only buffering.</summary>
     public string? StoragePath { get; init; }
@@ -54,7 +56,7 @@ internal sealed class BufferOptions
     public int MaxChunksUp { get; init; } = 128;
 
     /// <summary>Bytes of on-disk chunks that may be loaded into memory at once to be flushed.</summary>
-    public long BacklogMemLimitBytes { get; init; } = 5 * 1024 * 1024;
+    public long BacklogMemLimitBytes { get; init; } = 5_000_000;
 
     /// <summary>Disk cap for all segments; appends wait when reached. Null = no cap.</summary>
     public long? TotalLimitBytes { get; init; }
@@ -121,18 +123,18 @@ internal sealed class BufferOptions
         {
             StoragePath = storagePath,
             Sync = ParseSync(service.Find("storage.sync")),
-            Checksum = ConfigValues.Bool(service.Find("storage.checksum"), false),
-            MaxChunksUp = (int)ConfigValues.Integer(service.Find("storage.max_chunks_up"), 128, 1, 1_000_000),
-            BacklogMemLimitBytes = ConfigValues.Size(service.Find("storage.backlog.mem_limit"), 5 * 1024 * 1024, 1),
-            TotalLimitBytes = ConfigValues.OptionalSize(service.Find("storage.total_limit_size"), 1024 * 1024),
+            Checksum = BufferConfigValues.Bool(service.Find("storage.checksum"), false),
+            MaxChunksUp = (int)BufferConfigValues.Integer(service.Find("storage.max_chunks_up"), 128, 1, 1_000_000),
+            BacklogMemLimitBytes = BufferConfigValues.Size(service.Find("storage.backlog.mem_limit"), 5_000_000, 1),
+            TotalLimitBytes = BufferConfigValues.OptionalSize(service.Find("storage.total_limit_size"), 1_000_000),
             RejectedPath = rejectedPath is null || rejectedPath.Value.Length == 0 ? null : rejectedPath.Value,
 
             // Our departure from Fluent Bit (default off): losing rejected data silently is worse than a file,
             // so rejected chunks are kept whenever there is somewhere to keep them, unless switched off.
-            KeepRejected = ConfigValues.Bool(keepRejected, storagePath is not null || rejectedPath is not null),
-            Grace = TimeSpan.FromSeconds(ConfigValues.Integer(service.Find("Grace"), 5, 0, 3600)),
-            SchedulerBase = TimeSpan.FromSeconds(ConfigValues.Integer(service.Find("scheduler.base"), 5, 1, 86_400)),
-            SchedulerCap = TimeSpan.FromSeconds(ConfigValues.Integer(service.Find("scheduler.cap"), 2000, 1, 86_400 * 7)),
+            KeepRejected = BufferConfigValues.Bool(keepRejected, storagePath is not null || rejectedPath is not null),
+            Grace = TimeSpan.FromSeconds(BufferConfigValues.Integer(service.Find("Grace"), 5, 0, 3600)),
+            SchedulerBase = TimeSpan.FromSeconds(BufferConfigValues.Integer(service.Find("scheduler.base"), 5, 1, 86_400)),
+            SchedulerCap = TimeSpan.FromSeconds(BufferConfigValues.Integer(service.Find("scheduler.cap"), 2000, 1, 86_400 * 7)),
         };
 
         if (options.SchedulerCap < options.SchedulerBase)
@@ -205,13 +207,17 @@ internal sealed class InputStorageOptions
         return new InputStorageOptions
         {
             StorageType = type,
-            MemBufLimitBytes = ConfigValues.OptionalSize(input.Find("Mem_Buf_Limit"), 1),
+            MemBufLimitBytes = BufferConfigValues.OptionalSize(input.Find("Mem_Buf_Limit"), 1),
         };
     }
 }
 
-/// <summary>Fluent Bit's value spellings: booleans (on/off/true/false/yes/no), sizes (5M, 5MB, 1G), integers.</summary>
-internal static class ConfigValues
+/// <summary>
+/// Reads buffer values with the shared Fluent Bit rules (<see cref="Gateway.Engine.Config.ConfigValues"/>: booleans
+/// on/off/true/false/yes/no, decimal sizes as <c>flb_utils_size_to_bytes</c>) and throws
+/// <see cref="ConfigValueException"/> naming file:line, since a bad buffer setting must stop startup.
+/// </summary>
+internal static class BufferConfigValues
 {
     public static bool Bool(ConfigEntry? entry, bool fallback)
     {
@@ -220,20 +226,8 @@ internal static class ConfigValues
             return fallback;
         }
 
-        var v = entry.Value.Trim();
-        if (v.Equals("on", StringComparison.OrdinalIgnoreCase) || v.Equals("true", StringComparison.OrdinalIgnoreCase)
-            || v.Equals("yes", StringComparison.OrdinalIgnoreCase) || v == "1")
-        {
-            return true;
-        }
-
-        if (v.Equals("off", StringComparison.OrdinalIgnoreCase) || v.Equals("false", StringComparison.OrdinalIgnoreCase)
-            || v.Equals("no", StringComparison.OrdinalIgnoreCase) || v == "0")
-        {
-            return false;
-        }
-
-        throw new ConfigValueException(entry.Location, $"{entry.Key} '{entry.Value}' is not on/off");
+        return ConfigValues.ParseBool(entry.Value)
+            ?? throw new ConfigValueException(entry.Location, $"{entry.Key} '{entry.Value}' is not on/off");
     }
 
     public static long Integer(ConfigEntry? entry, long fallback, long min, long max)
@@ -243,11 +237,8 @@ internal static class ConfigValues
             return fallback;
         }
 
-        if (!long.TryParse(entry.Value.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
-        {
-            throw new ConfigValueException(entry.Location, $"{entry.Key} '{entry.Value}' is not an integer");
-        }
-
+        var value = ConfigValues.ParseInteger(entry.Value)
+            ?? throw new ConfigValueException(entry.Location, $"{entry.Key} '{entry.Value}' is not an integer");
         if (value < min || value > max)
         {
             throw new ConfigValueException(entry.Location, $"{entry.Key} {value} is outside {min}..{max}");
@@ -258,10 +249,6 @@ internal static class ConfigValues
 
     public static long Size(ConfigEntry? entry, long fallback, long min) => OptionalSize(entry, min) ?? fallback;
 
-    /// <summary>
-    /// A size as Fluent Bit's <c>flb_utils_size_to_bytes</c>: a number with an optional K/M/G suffix (optionally
-    /// followed by B), powers of 1024, case-insensitive.
-    /// </summary>
     public static long? OptionalSize(ConfigEntry? entry, long min)
     {
         if (entry is null)
@@ -269,57 +256,12 @@ internal static class ConfigValues
             return null;
         }
 
-        var text = entry.Value.Trim();
-        if (TryParseSize(text, out var bytes) && bytes >= min)
+        if (ConfigValues.ParseSize(entry.Value) is { } bytes && bytes >= min)
         {
             return bytes;
         }
 
         throw new ConfigValueException(
             entry.Location, $"{entry.Key} '{entry.Value}' is not a size of at least {min} bytes (e.g. 512K, 5M, 1G)");
-    }
-
-    public static bool TryParseSize(ReadOnlySpan<char> text, out long bytes)
-    {
-        bytes = 0;
-        if (text.Length > 0 && (text[^1] == 'B' || text[^1] == 'b'))
-        {
-            text = text[..^1];
-        }
-
-        long multiplier = 1;
-        if (text.Length > 0)
-        {
-            switch (char.ToUpperInvariant(text[^1]))
-            {
-                case 'K':
-                    multiplier = 1024;
-                    break;
-                case 'M':
-                    multiplier = 1024 * 1024;
-                    break;
-                case 'G':
-                    multiplier = 1024 * 1024 * 1024;
-                    break;
-            }
-
-            if (multiplier != 1)
-            {
-                text = text[..^1];
-            }
-        }
-
-        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var number))
-        {
-            return false;
-        }
-
-        if (number > long.MaxValue / multiplier)
-        {
-            return false;
-        }
-
-        bytes = number * multiplier;
-        return true;
     }
 }

@@ -36,6 +36,6 @@ internal sealed class OutputRegistration
             output,
             TagMatcher.FromSection(section),
             RetryPolicy.FromSection(section, options),
-            (int)ConfigValues.Integer(section.Find("Workers"), 1, 1, 256));
+            (int)BufferConfigValues.Integer(section.Find("Workers"), 1, 1, 256));
     }
 }
