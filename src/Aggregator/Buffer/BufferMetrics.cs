@@ -12,6 +12,7 @@ internal sealed class BufferMetrics : IDisposable
     public const string MeterName = "Gateway";
 
     private readonly Meter _meter;
+    private readonly bool _ownsMeter;
     private long _chunksAppended;
     private long _recordsAppended;
     private long _bytesAppended;
@@ -23,6 +24,8 @@ internal sealed class BufferMetrics : IDisposable
 
     public BufferMetrics(Func<long> memoryBytes, Func<long> diskBytes, IMeterFactory? meterFactory = null)
     {
+        // A factory's meter is shared and disposed by the factory; only a meter made here is ours to dispose.
+        _ownsMeter = meterFactory is null;
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         _meter.CreateObservableCounter("gateway.buffer.chunks_appended", () => ChunksAppended, "{chunk}", "Chunks accepted into the buffer");
         _meter.CreateObservableCounter("gateway.buffer.records_appended", () => RecordsAppended, "{record}", "Records accepted into the buffer");
@@ -73,5 +76,11 @@ internal sealed class BufferMetrics : IDisposable
         Interlocked.Add(ref _unroutedRecords, records);
     }
 
-    public void Dispose() => _meter.Dispose();
+    public void Dispose()
+    {
+        if (_ownsMeter)
+        {
+            _meter.Dispose();
+        }
+    }
 }

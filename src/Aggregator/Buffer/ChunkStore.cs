@@ -45,6 +45,7 @@ internal sealed class ChunkStore : IAsyncDisposable
     private readonly BufferMetrics _metrics;
     private readonly Channel<PendingWrite> _writes;
     private readonly ConcurrentDictionary<long, Segment> _segments = new();
+    private FileStream? _directoryLock;
     private Segment? _current;
     private long _nextSegmentNumber = 1;
     private long _nextSequence;
@@ -96,6 +97,7 @@ internal sealed class ChunkStore : IAsyncDisposable
     public List<ReplayedSegment> Open()
     {
         System.IO.Directory.CreateDirectory(_directory);
+        LockDirectory();
         var numbers = new List<long>();
         foreach (var file in System.IO.Directory.EnumerateFiles(_directory, SegmentFormat.SegmentPrefix + "*" + SegmentFormat.SegmentExtension))
         {
@@ -188,6 +190,28 @@ internal sealed class ChunkStore : IAsyncDisposable
         }
 
         _segments.Clear();
+        if (_directoryLock is not null)
+        {
+            await _directoryLock.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Two processes appending to one storage directory would interleave frames and delete each other's
+    /// segments; an exclusive lock file makes the second one fail at startup instead. The OS drops the lock when
+    /// the holder dies, so a killed process never blocks its replacement.
+    /// </summary>
+    private void LockDirectory()
+    {
+        var path = Path.Combine(_directory, "storage.lock");
+        try
+        {
+            _directoryLock = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw new IOException($"storage.path {_directory} is in use by another process (could not lock {path})", ex);
+        }
     }
 
     private async Task WriteLoopAsync()

@@ -552,7 +552,7 @@ internal sealed class AggregatorEngine : IChunkSink, IHostedService, IAsyncDispo
         meter.CreateObservableGauge("gateway.output.queue_depth", () => Each(o => o.QueueDepth), "{chunk}", "Chunks waiting for an output worker");
         meter.CreateObservableCounter("gateway.output.chunks_flushed", () => Each(o => o.FlushedChunks), "{chunk}", "Chunks the output accepted (Ok)");
         meter.CreateObservableCounter("gateway.output.records_flushed", () => Each(o => o.FlushedRecords), "{record}", "Records the output accepted (Ok)");
-        meter.CreateObservableCounter("gateway.output.retries", () => Each(o => o.Retries), "{retry}", "Flush retries scheduled");
+        meter.CreateObservableCounter("gateway.output.retries_scheduled", () => Each(o => o.Retries), "{retry}", "Retries the engine scheduled after a Retry answer (an exhausted one is dead-lettered instead)");
         meter.CreateObservableCounter("gateway.output.dead_lettered", () => Each(o => o.DeadLetteredRecords), "{record}", "Records the output rejected, kept as dead-letter files");
         meter.CreateObservableCounter("gateway.output.dropped", () => Each(o => o.DroppedRecords), "{record}", "Records the output rejected that could not be kept anywhere");
     }

@@ -189,4 +189,19 @@ public sealed class DurabilityTests
         Assert.False(File.Exists(Path.Combine(dir.Storage, SegmentFormat.SegmentFileName(7)))); // empty: removed
         Assert.True(File.Exists(Path.Combine(dir.Storage, SegmentFormat.SegmentFileName(8)))); // numbering continues
     }
+
+    [Fact]
+    public async Task A_second_engine_on_the_same_storage_path_fails_to_start_instead_of_sharing_it()
+    {
+        using var dir = new TempDirectory();
+        var options = new BufferOptions { StoragePath = dir.Storage };
+        await using var first = await TestEngines.StartAsync(TestEngines.Create(options, null, All(new RecordingOutput("out"))));
+
+        await using var second = TestEngines.Create(options, null, All(new RecordingOutput("out")));
+        await second.StartAsync(CancellationToken.None);
+        var ex = await Assert.ThrowsAsync<IOException>(() => second.Ready.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("in use by another process", ex.Message, StringComparison.Ordinal);
+        Assert.False(second.IsReady);
+        Assert.True(first.IsReady);
+    }
 }
