@@ -288,6 +288,31 @@ public sealed class AggregatorEngineTests
     }
 
     [Fact]
+    public async Task An_input_with_storage_type_memory_bypasses_the_disk_and_honours_its_Mem_Buf_Limit()
+    {
+        using var dir = new TempDirectory();
+        var output = new RecordingOutput("out");
+        await using var engine = await TestEngines.StartAsync(TestEngines.Create(new BufferOptions { StoragePath = dir.Storage }, output));
+        var input = new ConfigSection(SectionKind.Input, "INPUT", new("in.conf", 1), [
+            new("Name", "forward", new("in.conf", 2)),
+            new("storage.type", "memory", new("in.conf", 3)),
+            new("Mem_Buf_Limit", "1M", new("in.conf", 4)),
+        ]);
+        var sink = engine.CreateInputSink(input);
+
+        await sink.AppendAsync(TestChunks.Make("mem", "m1"), CancellationToken.None);
+        await Eventually.TrueAsync(() => output.Delivered.Count == 1, "memory chunk delivered");
+        Assert.Empty(Directory.GetFiles(dir.Storage, "*.log")); // nothing reached the disk
+        Assert.Equal(0, engine.DiskBytes);
+        Assert.Equal(1_000_000, Assert.Single(engine.InputBudgets).LimitBytes);
+        Assert.True(Assert.Single(engine.InputBudgets).PeakBytes > 0);
+
+        await engine.AppendAsync(TestChunks.Make("disk", "d1"), CancellationToken.None); // default: filesystem
+        await Eventually.TrueAsync(() => output.Delivered.Count == 2, "filesystem chunk delivered");
+        Assert.Single(Directory.GetFiles(dir.Storage, "*.log"));
+    }
+
+    [Fact]
     public void FromConfig_reports_a_bad_value_with_file_and_line()
     {
         var doc = Doc(Section(SectionKind.Output, ("Name", "rec"), ("Match", "*"), ("Retry_Limit", "sometimes")));
