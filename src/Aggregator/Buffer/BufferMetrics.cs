@@ -32,7 +32,7 @@ internal sealed class BufferMetrics : IDisposable
         _meter.CreateObservableCounter("gateway.buffer.bytes_appended", () => BytesAppended, "By", "Event bytes accepted into the buffer");
         _meter.CreateObservableCounter("gateway.buffer.backpressure_waits", () => BackpressureWaits, "{wait}", "Appends that had to wait for memory or disk budget");
         _meter.CreateObservableCounter("gateway.buffer.replayed_chunks", () => ReplayedChunks, "{chunk}", "Chunks re-queued from disk at startup");
-        _meter.CreateObservableCounter("gateway.buffer.torn_records_truncated", () => TornRecordsTruncated, "{record}", "Torn or corrupt tails cut from segment files at startup");
+        _meter.CreateObservableCounter("gateway.buffer.torn_records_truncated", () => TornRecordsTruncated, "{record}", "Torn tails cut from segment or journal files, and corrupt chunks skipped, at startup");
         _meter.CreateObservableCounter("gateway.router.unrouted_chunks", () => UnroutedChunks, "{chunk}", "Chunks whose tag matched no output (dropped, as Fluent Bit does)");
         _meter.CreateObservableCounter("gateway.router.unrouted_records", () => UnroutedRecords, "{record}", "Records whose tag matched no output");
         _meter.CreateObservableGauge("gateway.buffer.memory_bytes", memoryBytes, "By", "Chunk bytes held in memory");

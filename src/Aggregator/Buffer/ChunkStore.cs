@@ -35,6 +35,7 @@ internal sealed class ChunkStore : IAsyncDisposable
     private const int MaxBatchChunks = 500;
     private const long MaxBatchBytes = 8 * 1024 * 1024;
     private const int ScanBufferBytes = 1024 * 1024;
+    private const string ChecksumMismatch = "checksum mismatch";
 
     private readonly string _directory;
     private readonly StorageSync _sync;
@@ -342,6 +343,17 @@ internal sealed class ChunkStore : IAsyncDisposable
             while (offset < fileLength)
             {
                 problem = ReadFrame(data, offset, fileLength, header, scratch, out var chunk, out var frameLength);
+                if (problem == ChecksumMismatch && offset + frameLength < fileLength)
+                {
+                    // Framing is intact and more frames follow: this is corruption inside one chunk, not a torn
+                    // tail. Skip just that chunk so the good ones after it are still delivered.
+                    BufferLog.CorruptFrameSkipped(_logger, Path.GetFileName(path), offset, frameLength);
+                    _metrics.TornRecordTruncated();
+                    offset += frameLength;
+                    problem = null;
+                    continue;
+                }
+
                 if (problem is not null)
                 {
                     break;
@@ -431,7 +443,7 @@ internal sealed class ChunkStore : IAsyncDisposable
 
             if (~crc != storedCrc)
             {
-                return "checksum mismatch";
+                return ChecksumMismatch;
             }
         }
 
