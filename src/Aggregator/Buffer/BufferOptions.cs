@@ -19,18 +19,6 @@ internal enum StorageType
     Filesystem,
 }
 
-/// <summary>A config value that cannot be used, named with the file:line it came from.</summary>
-internal sealed class ConfigValueException : Exception
-{
-    public ConfigValueException(ConfigLocation location, string message)
-        : base($"{location}: {message}")
-    {
-        Location = location;
-    }
-
-    public ConfigLocation Location { get; }
-}
-
 /// <summary>
 /// The buffer's settings from <c>[SERVICE]</c>, with Fluent Bit's names and defaults where Fluent Bit has them.
 /// </summary>
@@ -56,7 +44,7 @@ internal sealed class BufferOptions
     public int MaxChunksUp { get; init; } = 128;
 
     /// <summary>Bytes of on-disk chunks that may be loaded into memory at once to be flushed.</summary>
-    public long BacklogMemLimitBytes { get; init; } = 5_000_000;
+    public long BacklogMemLimitBytes { get; init; } = 5_000_000; // Fluent Bit default "5M" (decimal units)
 
     /// <summary>Disk cap for all segments; appends wait when reached. Null = no cap.</summary>
     public long? TotalLimitBytes { get; init; }
@@ -123,24 +111,24 @@ internal sealed class BufferOptions
         {
             StoragePath = storagePath,
             Sync = ParseSync(service.Find("storage.sync")),
-            Checksum = BufferConfigValues.Bool(service.Find("storage.checksum"), false),
-            MaxChunksUp = (int)BufferConfigValues.Integer(service.Find("storage.max_chunks_up"), 128, 1, 1_000_000),
-            BacklogMemLimitBytes = BufferConfigValues.Size(service.Find("storage.backlog.mem_limit"), 5_000_000, 1),
-            TotalLimitBytes = BufferConfigValues.OptionalSize(service.Find("storage.total_limit_size"), 1_000_000),
+            Checksum = ConfigValues.Bool(service.Find("storage.checksum"), false),
+            MaxChunksUp = (int)ConfigValues.Integer(service.Find("storage.max_chunks_up"), 128, 1, 1_000_000),
+            BacklogMemLimitBytes = ConfigValues.Size(service.Find("storage.backlog.mem_limit"), 5_000_000, 1),
+            TotalLimitBytes = ConfigValues.OptionalSize(service.Find("storage.total_limit_size"), 1024 * 1024),
             RejectedPath = rejectedPath is null || rejectedPath.Value.Length == 0 ? null : rejectedPath.Value,
 
             // Our departure from Fluent Bit (default off): losing rejected data silently is worse than a file,
             // so rejected chunks are kept whenever there is somewhere to keep them, unless switched off.
-            KeepRejected = BufferConfigValues.Bool(keepRejected, storagePath is not null || rejectedPath is not null),
-            Grace = TimeSpan.FromSeconds(BufferConfigValues.Integer(service.Find("Grace"), 5, 0, 3600)),
-            SchedulerBase = TimeSpan.FromSeconds(BufferConfigValues.Integer(service.Find("scheduler.base"), 5, 1, 86_400)),
-            SchedulerCap = TimeSpan.FromSeconds(BufferConfigValues.Integer(service.Find("scheduler.cap"), 2000, 1, 86_400 * 7)),
+            KeepRejected = ConfigValues.Bool(keepRejected, storagePath is not null || rejectedPath is not null),
+            Grace = TimeSpan.FromSeconds(ConfigValues.Integer(service.Find("Grace"), 5, 0, 3600)),
+            SchedulerBase = TimeSpan.FromSeconds(ConfigValues.Integer(service.Find("scheduler.base"), 5, 1, 86_400)),
+            SchedulerCap = TimeSpan.FromSeconds(ConfigValues.Integer(service.Find("scheduler.cap"), 2000, 1, 86_400 * 7)),
         };
 
         if (options.SchedulerCap < options.SchedulerBase)
         {
             var cap = service.Find("scheduler.cap") ?? service.Find("scheduler.base")!;
-            throw new ConfigValueException(cap.Location, "scheduler.cap must not be below scheduler.base");
+            throw new ConfigException(cap.Location, "scheduler.cap must not be below scheduler.base");
         }
 
         return options;
@@ -163,7 +151,7 @@ internal sealed class BufferOptions
             return StorageSync.Full;
         }
 
-        throw new ConfigValueException(entry.Location, $"{entry.Key} '{entry.Value}' is not 'normal' or 'full'");
+        throw new ConfigException(entry.Location, $"{entry.Key} '{entry.Value}' is not 'normal' or 'full'");
     }
 }
 
@@ -191,7 +179,7 @@ internal sealed class InputStorageOptions
             {
                 if (buffer.StoragePath is null)
                 {
-                    throw new ConfigValueException(
+                    throw new ConfigException(
                         typeEntry.Location, "storage.type filesystem needs storage.path in [SERVICE]");
                 }
 
@@ -199,7 +187,7 @@ internal sealed class InputStorageOptions
             }
             else
             {
-                throw new ConfigValueException(
+                throw new ConfigException(
                     typeEntry.Location, $"storage.type '{typeEntry.Value}' is not 'memory' or 'filesystem'");
             }
         }
@@ -207,61 +195,7 @@ internal sealed class InputStorageOptions
         return new InputStorageOptions
         {
             StorageType = type,
-            MemBufLimitBytes = BufferConfigValues.OptionalSize(input.Find("Mem_Buf_Limit"), 1),
+            MemBufLimitBytes = ConfigValues.OptionalSize(input.Find("Mem_Buf_Limit"), 1),
         };
-    }
-}
-
-/// <summary>
-/// Reads buffer values with the shared Fluent Bit rules (<see cref="Gateway.Engine.Config.ConfigValues"/>: booleans
-/// on/off/true/false/yes/no, decimal sizes as <c>flb_utils_size_to_bytes</c>) and throws
-/// <see cref="ConfigValueException"/> naming file:line, since a bad buffer setting must stop startup.
-/// </summary>
-internal static class BufferConfigValues
-{
-    public static bool Bool(ConfigEntry? entry, bool fallback)
-    {
-        if (entry is null)
-        {
-            return fallback;
-        }
-
-        return ConfigValues.ParseBool(entry.Value)
-            ?? throw new ConfigValueException(entry.Location, $"{entry.Key} '{entry.Value}' is not on/off");
-    }
-
-    public static long Integer(ConfigEntry? entry, long fallback, long min, long max)
-    {
-        if (entry is null)
-        {
-            return fallback;
-        }
-
-        var value = ConfigValues.ParseInteger(entry.Value)
-            ?? throw new ConfigValueException(entry.Location, $"{entry.Key} '{entry.Value}' is not an integer");
-        if (value < min || value > max)
-        {
-            throw new ConfigValueException(entry.Location, $"{entry.Key} {value} is outside {min}..{max}");
-        }
-
-        return value;
-    }
-
-    public static long Size(ConfigEntry? entry, long fallback, long min) => OptionalSize(entry, min) ?? fallback;
-
-    public static long? OptionalSize(ConfigEntry? entry, long min)
-    {
-        if (entry is null)
-        {
-            return null;
-        }
-
-        if (ConfigValues.ParseSize(entry.Value) is { } bytes && bytes >= min)
-        {
-            return bytes;
-        }
-
-        throw new ConfigValueException(
-            entry.Location, $"{entry.Key} '{entry.Value}' is not a size of at least {min} bytes (e.g. 512K, 5M, 1G)");
     }
 }

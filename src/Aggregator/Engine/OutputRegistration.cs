@@ -36,6 +36,6 @@ internal sealed class OutputRegistration
             output,
             TagMatcher.FromSection(section),
             RetryPolicy.FromSection(section, options),
-            (int)BufferConfigValues.Integer(section.Find("Workers"), 1, 1, 256));
+            (int)ConfigValues.Integer(section.Find("Workers"), 1, 1, 256));
     }
 }

@@ -72,7 +72,7 @@ internal static class AggregatorProgram
             await app.RunAsync().ConfigureAwait(false);
             return 0;
         }
-        catch (ConfigValueException ex)
+        catch (ConfigException ex)
         {
             // A value only the engine or a plugin understands (sizes, retry limits, output options): same
             // file:line form as the loader's diagnostics.
@@ -87,7 +87,7 @@ internal static class AggregatorProgram
         }
     }
 
-    private static string StripLocation(ConfigValueException ex)
+    private static string StripLocation(ConfigException ex)
     {
         var prefix = ex.Location + ": ";
         return ex.Message.StartsWith(prefix, StringComparison.Ordinal) ? ex.Message[prefix.Length..] : ex.Message;

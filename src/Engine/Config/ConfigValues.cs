@@ -246,4 +246,55 @@ public static class ConfigValues
 
     private static ConfigDiagnostic Bad(ConfigEntry entry, string expected) =>
         new(entry.Location, DiagnosticSeverity.Error, $"{entry.Key}: '{entry.Value}' is not {expected}");
+
+    // The throwing readers below are for components that build their options once at start-up and stop on the
+    // first bad value (the host turns the ConfigException into a file:line message and a non-zero exit).
+
+    /// <summary>The entry as a boolean, <paramref name="fallback"/> when absent; throws <see cref="ConfigException"/> when bad.</summary>
+    public static bool Bool(ConfigEntry? entry, bool fallback)
+    {
+        if (entry is null)
+        {
+            return fallback;
+        }
+
+        return ParseBool(entry.Value) ?? throw new ConfigException(entry.Location, $"{entry.Key} '{entry.Value}' is not on/off");
+    }
+
+    /// <summary>The entry as a whole number within [min, max], <paramref name="fallback"/> when absent.</summary>
+    public static long Integer(ConfigEntry? entry, long fallback, long min, long max)
+    {
+        if (entry is null)
+        {
+            return fallback;
+        }
+
+        var value = ParseInteger(entry.Value) ?? throw new ConfigException(entry.Location, $"{entry.Key} '{entry.Value}' is not an integer");
+        if (value < min || value > max)
+        {
+            throw new ConfigException(entry.Location, $"{entry.Key} {value} is outside {min}..{max}");
+        }
+
+        return value;
+    }
+
+    /// <summary>The entry as bytes (at least <paramref name="min"/>), <paramref name="fallback"/> when absent.</summary>
+    public static long Size(ConfigEntry? entry, long fallback, long min) => OptionalSize(entry, min) ?? fallback;
+
+    /// <summary>The entry as bytes (at least <paramref name="min"/>), null when absent.</summary>
+    public static long? OptionalSize(ConfigEntry? entry, long min)
+    {
+        if (entry is null)
+        {
+            return null;
+        }
+
+        if (ParseSize(entry.Value) is { } bytes && bytes >= min)
+        {
+            return bytes;
+        }
+
+        throw new ConfigException(
+            entry.Location, $"{entry.Key} '{entry.Value}' is not a size of at least {min} bytes (e.g. 512K, 5M, 1G)");
+    }
 }

@@ -44,7 +44,7 @@ public sealed class BufferOptionsTests
         Assert.True(o.Checksum);
         Assert.Equal(64 * BufferOptions.NominalChunkBytes, o.ChunkMemoryLimitBytes);
         Assert.Equal(5_000_000, o.BacklogMemLimitBytes);
-        Assert.Equal(1_000_000_000, o.TotalLimitBytes); // decimal units, as flb_utils_size_to_bytes
+        Assert.Equal(1_000_000_000L, o.TotalLimitBytes);
         Assert.Equal(TimeSpan.FromSeconds(30), o.Grace);
         Assert.Equal(TimeSpan.FromSeconds(3), o.SchedulerBase);
         Assert.Equal(TimeSpan.FromSeconds(60), o.SchedulerCap);
@@ -66,10 +66,23 @@ public sealed class BufferOptionsTests
     [InlineData("Grace", "-1", "Grace -1 is outside")]
     public void Bad_values_name_the_key_value_and_file_line(string key, string value, string message)
     {
-        var ex = Assert.Throws<ConfigValueException>(() => BufferOptions.FromService(Service(("storage.path", "/s"), (key, value))));
+        var ex = Assert.Throws<ConfigException>(() => BufferOptions.FromService(Service(("storage.path", "/s"), (key, value))));
         Assert.Equal(new ConfigLocation("svc.conf", 3), ex.Location);
         Assert.StartsWith("svc.conf:3: ", ex.Message, StringComparison.Ordinal);
         Assert.Contains(message, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("512", 512)]
+    [InlineData("512K", 512 * 1000)]
+    [InlineData("512KB", 512 * 1000)]
+    [InlineData("5M", 5 * 1000 * 1000)]
+    [InlineData("5mb", 5 * 1000 * 1000)]
+    [InlineData("50MB", 50 * 1000 * 1000)]
+    [InlineData("2G", 2L * 1000 * 1000 * 1000)]
+    public void Sizes_use_fluent_bit_decimal_suffixes(string text, long bytes)
+    {
+        Assert.Equal(bytes, ConfigValues.ParseSize(text));
     }
 
     [Fact]
@@ -87,7 +100,7 @@ public sealed class BufferOptionsTests
         Assert.Equal(StorageType.Memory, memory.StorageType);
         Assert.Null(memory.MemBufLimitBytes);
 
-        var noPath = Assert.Throws<ConfigValueException>(() => InputStorageOptions.FromInput(Input(("Name", "x"), ("storage.type", "filesystem")), BufferOptions.FromService(null)));
+        var noPath = Assert.Throws<ConfigException>(() => InputStorageOptions.FromInput(Input(("Name", "x"), ("storage.type", "filesystem")), BufferOptions.FromService(null)));
         Assert.Equal(new ConfigLocation("in.conf", 3), noPath.Location);
         Assert.Contains("needs storage.path", noPath.Message, StringComparison.Ordinal);
     }

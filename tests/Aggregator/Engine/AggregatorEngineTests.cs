@@ -316,7 +316,7 @@ public sealed class AggregatorEngineTests
     public void FromConfig_reports_a_bad_value_with_file_and_line()
     {
         var doc = Doc(Section(SectionKind.Output, ("Name", "rec"), ("Match", "*"), ("Retry_Limit", "sometimes")));
-        var ex = Assert.Throws<ConfigValueException>(() => AggregatorEngine.FromConfig(doc, s => new RecordingOutput("x"), NullLoggerFactory.Instance));
+        var ex = Assert.Throws<ConfigException>(() => AggregatorEngine.FromConfig(doc, s => new RecordingOutput("x"), NullLoggerFactory.Instance));
         Assert.Equal(new ConfigLocation("test.conf", 3), ex.Location);
         Assert.Contains("Retry_Limit 'sometimes'", ex.Message, StringComparison.Ordinal);
         Assert.StartsWith("test.conf:3:", ex.Message, StringComparison.Ordinal);

@@ -23,7 +23,7 @@ public sealed class RetryPolicyTests
     public void Retry_Limit_defaults_to_one_and_bad_values_name_the_line()
     {
         Assert.Equal(1, RetryPolicy.ParseLimit(null));
-        var ex = Assert.Throws<ConfigValueException>(() => RetryPolicy.ParseLimit(Limit("0")));
+        var ex = Assert.Throws<ConfigException>(() => RetryPolicy.ParseLimit(Limit("0")));
         Assert.StartsWith("o.conf:9: Retry_Limit '0'", ex.Message, StringComparison.Ordinal);
     }
 

@@ -70,7 +70,7 @@ public sealed class TagMatcherTests
         Assert.Null(TagMatcher.FromSection(plain));
 
         var bad = new ConfigSection(SectionKind.Output, "OUTPUT", new("f.conf", 1), [new("Match_Regex", "(unclosed", new("f.conf", 7))]);
-        var ex = Assert.Throws<ConfigValueException>(() => TagMatcher.FromSection(bad));
+        var ex = Assert.Throws<ConfigException>(() => TagMatcher.FromSection(bad));
         Assert.Equal(new ConfigLocation("f.conf", 7), ex.Location);
         Assert.Contains("Match_Regex", ex.Message, StringComparison.Ordinal);
     }
