@@ -152,7 +152,8 @@ internal sealed class AggregatorEngine : IChunkSink, IHostedService, IAsyncDispo
 
     /// <summary>
     /// Builds the engine from a whole config: <c>[SERVICE]</c> buffer settings, every <c>[OUTPUT]</c> through
-    /// <paramref name="outputFactory"/> (with its Match/Match_Regex, Retry_Limit, Workers) and every
+    /// <paramref name="outputFactory"/> (with its Match/Match_Regex, Retry_Limit, Workers; with one input and
+    /// one output, a missing Match means everything, as in Fluent Bit) and every
     /// <c>[FILTER]</c> through <paramref name="filterFactory"/> (a null result skips that filter). Bad values
     /// throw <see cref="ConfigException"/> naming file:line. The engine owns and disposes the outputs.
     /// </summary>
@@ -173,10 +174,15 @@ internal sealed class AggregatorEngine : IChunkSink, IHostedService, IAsyncDispo
         }
 
         var options = BufferOptions.FromService(service);
+        var outputSections = config.OfKind(SectionKind.Output).ToList();
+        var inputCount = config.OfKind(SectionKind.Input).Count();
+
+        // flb_router_io_set: with exactly one input and one output, an output without Match gets everything.
+        var matchAllWhenUnset = inputCount == 1 && outputSections.Count == 1;
         var outputs = new List<OutputRegistration>();
-        foreach (var section in config.OfKind(SectionKind.Output))
+        foreach (var section in outputSections)
         {
-            outputs.Add(OutputRegistration.FromSection(section, outputFactory(section), options));
+            outputs.Add(OutputRegistration.FromSection(section, outputFactory(section), options, matchAllWhenUnset));
         }
 
         var filters = new List<(TagMatcher?, IFilter)>();

@@ -312,6 +312,33 @@ public sealed class AggregatorEngineTests
         Assert.Single(Directory.GetFiles(dir.Storage, "*.log"));
     }
 
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(2, false)]
+    public async Task FromConfig_routes_everything_to_an_output_without_Match_only_in_the_one_input_one_output_case(int inputs, bool receives)
+    {
+        var sections = new List<ConfigSection>();
+        for (var i = 0; i < inputs; i++)
+        {
+            sections.Add(Section(SectionKind.Input, ("Name", "forward")));
+        }
+
+        sections.Add(Section(SectionKind.Output, ("Name", "rec")));
+        var output = new RecordingOutput("rec.0");
+        await using var engine = await TestEngines.StartAsync(AggregatorEngine.FromConfig(Doc([.. sections]), _ => output, NullLoggerFactory.Instance));
+
+        await engine.AppendAsync(TestChunks.Make("any.tag", "a"), CancellationToken.None);
+
+        if (receives)
+        {
+            await Eventually.TrueAsync(() => output.Delivered.Count == 1, "delivered");
+        }
+        else
+        {
+            Assert.Equal(1, engine.Metrics.UnroutedChunks);
+        }
+    }
+
     [Fact]
     public void FromConfig_reports_a_bad_value_with_file_and_line()
     {
