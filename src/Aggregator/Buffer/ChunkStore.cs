@@ -4,6 +4,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 
 namespace Gateway.Aggregator.Buffer;
 
@@ -391,7 +392,7 @@ internal sealed class ChunkStore : IAsyncDisposable
 
     /// <summary>Validates one frame; returns why it is bad, or null with the chunk (down) when it is good.</summary>
     private string? ReadFrame(
-        Microsoft.Win32.SafeHandles.SafeFileHandle data, long offset, long fileLength, byte[] header, byte[] scratch, out BufferedChunk? chunk, out long frameLength)
+        SafeFileHandle data, long offset, long fileLength, byte[] header, byte[] scratch, out BufferedChunk? chunk, out long frameLength)
     {
         chunk = null;
         frameLength = 0;
@@ -456,7 +457,7 @@ internal sealed class ChunkStore : IAsyncDisposable
         return null;
     }
 
-    private HashSet<(long, uint)> ReadJournal(Microsoft.Win32.SafeHandles.SafeFileHandle journal, string journalPath, out long goodLength)
+    private HashSet<(long, uint)> ReadJournal(SafeFileHandle journal, string journalPath, out long goodLength)
     {
         var done = new HashSet<(long, uint)>();
         var length = RandomAccess.GetLength(journal);
@@ -480,7 +481,7 @@ internal sealed class ChunkStore : IAsyncDisposable
         return done;
     }
 
-    private static void ReadExactly(Microsoft.Win32.SafeHandles.SafeFileHandle handle, Span<byte> destination, long offset)
+    private static void ReadExactly(SafeFileHandle handle, Span<byte> destination, long offset)
     {
         while (destination.Length > 0)
         {
