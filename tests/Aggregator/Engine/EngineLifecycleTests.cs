@@ -80,7 +80,7 @@ public sealed class EngineLifecycleTests
         var options = new BufferOptions { StoragePath = dir.Storage, KeepRejected = false };
         await using var engine = await TestEngines.StartAsync(TestEngines.Create(options, rejecting));
         await engine.AppendAsync(TestChunks.Make("t", "x", events: 6), CancellationToken.None);
-        await Eventually.TrueAsync(() => engine.Outputs[0].DroppedRecords == 6, "rejected and dropped");
+        await Eventually.TrueAsync(() => engine.Outputs[0].DroppedRecords == 6 && engine.MemoryBytes == 0, "rejected, dropped and released");
 
         var seen = new Dictionary<string, long>();
         using var listener = new MeterListener();
