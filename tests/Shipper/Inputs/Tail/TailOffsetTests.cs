@@ -120,10 +120,13 @@ public sealed class TailOffsetTests
         }
 
         await using var harness = TailHarness.Start(Section(root, ("Mem_Buf_Limit", "64k")), acknowledge: false);
-        await TailHarness.WaitUntil(() => harness.Input.IsPaused, "reading to pause on Mem_Buf_Limit");
-        var whilePaused = harness.Count;
+        await TailHarness.WaitUntil(
+            () => harness.Input.IsPaused && harness.Count == harness.Input.Stats.RecordsOut,
+            "reading to pause on Mem_Buf_Limit and the consumer to take what was produced");
+        var whilePaused = harness.Input.Stats.RecordsOut;
         await Task.Delay(500);
 
+        Assert.Equal(whilePaused, harness.Input.Stats.RecordsOut);
         Assert.Equal(whilePaused, harness.Count);
         Assert.InRange(harness.Count, 1, total - 1);
         Assert.InRange(harness.Input.UnacknowledgedBytes, 64 * 1024, (64 * 1024) + (2 * 512 * 1024));
