@@ -110,3 +110,39 @@ public sealed class TailReadingTests
         Assert.Equal("""{"log":"half a line"}""", harness.Events[1].Json);
     }
 }
+
+/// <summary>Kubernetes layout: /var/log/containers/*.log are symlinks to /var/log/pods/.../0.log, which the kubelet rotates.</summary>
+public sealed class TailSymlinkTests
+{
+    [Fact]
+    public async Task SymlinkedContainerLog_IsFollowedThroughKubeletRotation_TaggedByTheLinkPath()
+    {
+        using var root = new TempNodeRoot();
+        var target = root.Write("/var/log/pods/default_web-1_uid/web/0.log", "{\"log\":\"first\\n\",\"stream\":\"stdout\",\"time\":\"2026-01-01T00:00:00Z\"}\n");
+        Directory.CreateDirectory(root["/var/log/containers"]);
+        File.CreateSymbolicLink(root["/var/log/containers/web-1_default_web-abc.log"], target);
+        var section = Sections.Tail(
+            ("Path", "/var/log/containers/*.log"),
+            ("Tag", "kube.*"),
+            ("multiline.parser", "docker, cri"),
+            ("Read_from_Head", "On"),
+            ("Refresh_Interval", "1"),
+            ("Rotate_Wait", "1"),
+            (TailInputOptions.PathRootKey, root.Root));
+
+        await using var harness = TailHarness.Start(section);
+        await harness.WaitForCount(1);
+
+        // kubelet rotation: rename 0.log away, start a new 0.log; the link now resolves to the new file.
+        File.AppendAllText(target, "{\"log\":\"second\\n\",\"stream\":\"stdout\",\"time\":\"2026-01-01T00:00:01Z\"}\n");
+        File.Move(target, target + ".20260101-000001");
+        File.WriteAllText(target, "{\"log\":\"third\\n\",\"stream\":\"stdout\",\"time\":\"2026-01-01T00:00:02Z\"}\n");
+        await harness.WaitForCount(3);
+        await Task.Delay(300);
+
+        Assert.All(harness.Events, e => Assert.Equal("kube.var.log.containers.web-1_default_web-abc.log", e.Tag));
+        Assert.Equal(
+            ["first\n", "second\n", "third\n"],
+            harness.Events.Select(e => System.Text.Json.JsonDocument.Parse(e.Json).RootElement.GetProperty("log").GetString()));
+    }
+}
