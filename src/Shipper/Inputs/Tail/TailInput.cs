@@ -133,7 +133,22 @@ public sealed class TailInput : IAsyncDisposable
             return null;
         }
 
-        return new TailInput(options, context);
+        if (section.Find("Tag") is null)
+        {
+            // Fluent Bit tags an untagged input with its instance name.
+            options = options with { Tag = context.Name };
+        }
+
+        try
+        {
+            return new TailInput(options, context);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            var entry = section.Find("DB");
+            diagnostics.Add(new ConfigDiagnostic(entry?.Location ?? section.Location, DiagnosticSeverity.Error, $"[INPUT tail] cannot open the offsets DB '{options.DbPath}': {ex.Message}"));
+            return null;
+        }
     }
 
     /// <summary>Follows files until cancelled; then completes <see cref="Chunks"/>.</summary>
@@ -262,7 +277,17 @@ public sealed class TailInput : IAsyncDisposable
                 watcher.Created += (_, _) => RequestRescan();
                 watcher.Deleted += (_, _) => Wake();
                 watcher.Renamed += (_, _) => RequestRescan();
-                watcher.Error += (_, e) => TailLog.WatchFailed(_logger, _context.Name, dir, e.GetException().Message, _options.PollInterval);
+                var reported = 0;
+                watcher.Error += (_, e) =>
+                {
+                    // Overflows under heavy writing repeat; one warning per directory says it (polling covers it).
+                    if (Interlocked.Exchange(ref reported, 1) == 0)
+                    {
+                        TailLog.WatchFailed(_logger, _context.Name, dir, e.GetException().Message, _options.PollInterval);
+                    }
+
+                    RequestRescan();
+                };
                 watcher.EnableRaisingEvents = true;
                 _watchers.Add(watcher);
             }

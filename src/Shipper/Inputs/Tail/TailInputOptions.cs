@@ -10,7 +10,7 @@ namespace Gateway.Shipper.Inputs.Tail;
 /// The options of one <c>[INPUT] Name tail</c> section, with Fluent Bit's defaults and spellings
 /// (keys are case-insensitive). Build it with <see cref="FromSection"/>.
 /// </summary>
-public sealed class TailInputOptions
+public sealed record TailInputOptions
 {
     /// <summary>The option naming a directory that <c>/var/log/...</c>-style paths are re-rooted under (tests, chroots).</summary>
     public const string PathRootKey = "Gateway.PathRoot";

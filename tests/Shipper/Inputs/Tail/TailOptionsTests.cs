@@ -110,3 +110,29 @@ public sealed class TailOptionsTests
         Assert.Equal(root["/logs"], PathGlob.StaticDirectory(root["/logs/*/*.log"]));
     }
 }
+
+public sealed class TailInputCreationTests
+{
+    [Fact]
+    public async Task WithoutTag_TheInstanceNameIsTheTag()
+    {
+        var diagnostics = new List<ConfigDiagnostic>();
+        await using var input = TailInput.FromSection(Sections.Tail(("Path", "/nowhere/*.log")), new TailInputContext { Name = "tail.3" }, diagnostics);
+        Assert.Equal("tail.3", input!.Options.Tag);
+    }
+
+    [Fact]
+    public void UnwritableDb_IsADiagnosticAtTheDbLine_NotACrash()
+    {
+        using var root = new TempNodeRoot();
+        File.WriteAllText(root["/file"], "a file where a directory is needed");
+        var diagnostics = new List<ConfigDiagnostic>();
+
+        var input = TailInput.FromSection(Sections.Tail(("Path", "/x"), ("DB", root["/file"] + "/sub/t.db")), new TailInputContext(), diagnostics);
+
+        Assert.Null(input);
+        var error = Assert.Single(diagnostics);
+        Assert.Equal(3, error.Location.Line);
+        Assert.Contains("cannot open the offsets DB", error.Message, StringComparison.Ordinal);
+    }
+}
