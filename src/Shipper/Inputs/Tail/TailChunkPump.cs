@@ -67,7 +67,20 @@ public sealed class TailChunkPump
     /// <summary>Chunks the sink refused at least once (each retry counts).</summary>
     public long SinkFailures { get; private set; }
 
+    /// <summary>Runs until the input completes or <paramref name="cancellationToken"/> is cancelled (then returns normally).</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PumpAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The chunk in hand (if any) stays unacknowledged: it is read again on the next start.
+        }
+    }
+
+    private async Task PumpAsync(CancellationToken cancellationToken)
     {
         await foreach (var chunk in _input.Chunks.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
