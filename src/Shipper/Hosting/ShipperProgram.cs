@@ -1,0 +1,156 @@
+using Gateway.Engine.Config;
+using Gateway.Engine.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+
+namespace Gateway.Shipper.Hosting;
+
+/// <summary>What the shipper's pipeline gets to run with.</summary>
+internal sealed class ShipperRunContext
+{
+    public required ConfigDocument Config { get; init; }
+
+    /// <summary><c>--aggregator host:port</c>; when set it replaces the config's forward output target.</summary>
+    public HostPort? Aggregator { get; init; }
+
+    public required ILoggerFactory LoggerFactory { get; init; }
+}
+
+/// <summary>
+/// The shipper's <c>Main</c> flow, the same as the aggregator's: command line, config load and validation
+/// (<c>--dry-run</c> stops there), then the pipeline until SIGTERM. Exit codes: 0 clean stop, 1 config errors
+/// or failure, 2 usage error. Only AOT-safe APIs here (no reflection-based configuration binding).
+/// </summary>
+internal static class ShipperProgram
+{
+    /// <summary>Until the shipper's inputs are wired: run nothing, wait for the stop signal.</summary>
+    public static readonly Func<ShipperRunContext, CancellationToken, Task> Idle =
+        static async (_, stopping) =>
+        {
+            try
+            {
+                await Task.Delay(Timeout.Infinite, stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                // The normal way out: a shutdown signal.
+            }
+        };
+
+    public static async Task<int> RunAsync(
+        IReadOnlyList<string> args,
+        Func<string, ConfigDocument> loadConfig,
+        Func<ShipperRunContext, CancellationToken, Task> runPipeline,
+        TextWriter stdout,
+        TextWriter stderr,
+        CancellationToken stopping)
+    {
+        ArgumentNullException.ThrowIfNull(loadConfig);
+        ArgumentNullException.ThrowIfNull(runPipeline);
+        var exit = ProgramEntry.HandleCommandLine(args, GatewayProgram.Shipper, stdout, stderr, out var options);
+        if (exit is not null)
+        {
+            return exit.Value;
+        }
+
+        var configPath = options.ConfigPath!;
+        if (!File.Exists(configPath))
+        {
+            stderr.WriteLine($"{configPath}: error: config file not found");
+            return CommandLine.FailureExitCode;
+        }
+
+        var config = loadConfig(configPath);
+        var diagnostics = new List<ConfigDiagnostic>(config.Diagnostics);
+        var logLevel = ReadLogLevel(config, diagnostics);
+
+        if (options.Mode == CommandLineMode.DryRun)
+        {
+            return ProgramEntry.ReportDiagnostics(configPath, config.Sections.Count, diagnostics, stdout, stderr);
+        }
+
+        if (HasErrors(diagnostics))
+        {
+            return ProgramEntry.ReportDiagnostics(configPath, config.Sections.Count, diagnostics, TextWriter.Null, stderr);
+        }
+
+        using var loggerFactory = CreateLoggerFactory(options.Quiet && logLevel < LogLevel.Warning ? LogLevel.Warning : logLevel);
+        var logger = loggerFactory.CreateLogger("Gateway.Shipper");
+        ShipperHostLog.Starting(logger, ProgramEntry.VersionText(), configPath);
+        foreach (var diagnostic in diagnostics)
+        {
+            ShipperHostLog.ConfigWarning(logger, diagnostic.Location.ToString(), diagnostic.Message);
+        }
+
+        if (options.Aggregator is { } aggregator)
+        {
+            ShipperHostLog.AggregatorOverride(logger, aggregator.ToString());
+        }
+
+        using var stopRegistration = stopping.Register(() => ShipperHostLog.ShuttingDown(logger, "signal"));
+        try
+        {
+            var context = new ShipperRunContext { Config = config, Aggregator = options.Aggregator, LoggerFactory = loggerFactory };
+            await runPipeline(context, stopping).ConfigureAwait(false);
+            ShipperHostLog.Stopped(logger);
+            return 0;
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            ShipperHostLog.Stopped(logger);
+            return 0;
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            ShipperHostLog.Failed(logger, ex);
+            return CommandLine.FailureExitCode;
+        }
+    }
+
+    /// <summary>The last <c>[SERVICE] Log_Level</c>; a bad value is a file:line error.</summary>
+    private static LogLevel ReadLogLevel(ConfigDocument config, List<ConfigDiagnostic> diagnostics)
+    {
+        var level = LogLevel.Information;
+        foreach (var service in config.OfKind(SectionKind.Service))
+        {
+            foreach (var entry in service.FindAll("Log_Level"))
+            {
+                if (!FluentBitLogLevel.TryParse(entry.Value, out level))
+                {
+                    diagnostics.Add(new ConfigDiagnostic(
+                        entry.Location,
+                        DiagnosticSeverity.Error,
+                        $"[SERVICE] {entry.Key} '{entry.Value}' is not one of {FluentBitLogLevel.Expected}"));
+                }
+            }
+        }
+
+        return level;
+    }
+
+    private static ILoggerFactory CreateLoggerFactory(LogLevel level) =>
+        LoggerFactory.Create(logging =>
+        {
+            logging.SetMinimumLevel(level);
+            logging.AddSimpleConsole(options =>
+            {
+                options.SingleLine = true;
+                options.UseUtcTimestamp = true;
+                options.TimestampFormat = "[yyyy-MM-ddTHH:mm:ss.fffZ] ";
+                options.ColorBehavior = LoggerColorBehavior.Disabled;
+            });
+        });
+
+    private static bool HasErrors(List<ConfigDiagnostic> diagnostics)
+    {
+        foreach (var diagnostic in diagnostics)
+        {
+            if (diagnostic.Severity == DiagnosticSeverity.Error)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
