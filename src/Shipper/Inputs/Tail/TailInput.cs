@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Gateway.Engine.Config;
+using Gateway.Engine.Parsers;
 using Gateway.Engine.Records;
 using Gateway.Shipper.Container;
 using Gateway.Shipper.State;
@@ -19,8 +20,8 @@ public sealed class TailInputContext
     /// <summary>Clock for record times and timeouts.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
-    /// <summary>Parsers from the configuration (<c>[PARSER]</c>); the built-in <c>docker</c> is always available.</summary>
-    public ITailParserResolver? Parsers { get; init; }
+    /// <summary>Parsers from the configuration (<c>[PARSER]</c> / <c>Parsers_File</c>); a built-in <c>docker</c> is used when it does not define one.</summary>
+    public ParserRegistry? Parsers { get; init; }
 
     /// <summary>Set on every chunk (<see cref="EventChunk.NodeName"/>).</summary>
     public string? NodeName { get; init; }
@@ -48,7 +49,7 @@ public sealed class TailInput : IAsyncDisposable
     private readonly TailInputOptions _options;
     private readonly TailInputContext _context;
     private readonly ILogger _logger;
-    private readonly ITailLineParser? _parser;
+    private readonly IRecordParser? _parser;
     private readonly TailPathMapper _paths;
     private readonly Channel<TailChunk> _chunks;
     private readonly List<TailFile> _files = new();
@@ -74,7 +75,7 @@ public sealed class TailInput : IAsyncDisposable
         _paths = new TailPathMapper(options.PathRoot);
         if (options.Parser is not null)
         {
-            _parser = new BuiltInTailParsers(_context.Parsers).Find(options.Parser)
+            _parser = TailParsers.Find(_context.Parsers, options.Parser)
                       ?? throw new ArgumentException($"parser '{options.Parser}' is not defined", nameof(options));
         }
 
@@ -126,7 +127,7 @@ public sealed class TailInput : IAsyncDisposable
             return null;
         }
 
-        if (options.Parser is not null && new BuiltInTailParsers(context.Parsers).Find(options.Parser) is null)
+        if (options.Parser is not null && TailParsers.Find(context.Parsers, options.Parser) is null)
         {
             var entry = section.Find("Parser")!;
             diagnostics.Add(new ConfigDiagnostic(entry.Location, DiagnosticSeverity.Error, $"[INPUT tail] parser '{options.Parser}' is not defined"));

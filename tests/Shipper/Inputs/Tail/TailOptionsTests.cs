@@ -12,7 +12,8 @@ public sealed class TailOptionsTests
     [Fact]
     public void ApplicationLogSection_IsReadWithFluentBitUnitsAndDefaults()
     {
-        var section = Sections.TailInputsOf(Fixtures.SeedConfig("container-insights/application-log.conf"), new Dictionary<string, string> { ["READ_FROM_HEAD"] = "Off" }).Single();
+        var seed = SeedConfig.Load("container-insights/fluent-bit.conf");
+        var section = seed.Document.OfKind(SectionKind.Input).Single(s => s.Get("Tag") == "application.*");
         var diagnostics = new List<ConfigDiagnostic>();
 
         var options = TailInputOptions.FromSection(section, diagnostics);
@@ -25,7 +26,7 @@ public sealed class TailOptionsTests
         Assert.Equal([ContainerMultilineParser.Docker, ContainerMultilineParser.Cri], options.MultilineParsers);
         Assert.Equal(50L * 1024 * 1024, options.MemBufLimit);
         Assert.True(options.SkipLongLines);
-        Assert.False(options.ReadFromHead);
+        Assert.True(options.ReadFromHead); // ${READ_FROM_HEAD} is On in the test environment
         Assert.Equal(TimeSpan.FromSeconds(10), options.RefreshInterval);
         Assert.Equal(TimeSpan.FromSeconds(30), options.RotateWait);
         Assert.Equal("/var/fluent-bit/state/flb_container.db", options.DbPath);
