@@ -137,4 +137,29 @@ public sealed class TailOffsetTests
         await harness.WaitForCount(total);
         Assert.Equal(Enumerable.Range(1, total), Sequences(harness));
     }
+
+    [Fact]
+    public async Task StoredOffsetPastTheEnd_ReadsFromTheStart_AndOffsetsOfVanishedFilesAreForgotten()
+    {
+        using var root = new TempNodeRoot();
+        var path = root.Write(AppLog, "a\nb\n");
+        Assert.True(NativeFileStatus.TryGet(path, out var status));
+        var vanished = new FileIdentity(status.Identity.Device, status.Identity.Inode + 1_000_000);
+        using (var store = TailOffsetStore.Open(root["/state/app.db"], OffsetSyncMode.Full, NullLogger.Instance))
+        {
+            store.Set(status.Identity, 1_000, AppLog); // e.g. truncated while the shipper was down
+            store.Set(vanished, 5, "/var/log/app/gone.log");
+        }
+
+        await using (var harness = TailHarness.Start(Section(root)))
+        {
+            await harness.WaitForCount(2);
+            await TailHarness.WaitUntil(() => harness.Input.Tracker.PendingChunks == 0, "acknowledged");
+            Assert.Equal(["""{"log":"a"}""", """{"log":"b"}"""], harness.Events.Select(e => e.Json));
+        }
+
+        using var reopened = TailOffsetStore.Open(root["/state/app.db"], OffsetSyncMode.Full, NullLogger.Instance);
+        var entry = Assert.Single(reopened.Snapshot());
+        Assert.Equal(new TailOffsetEntry(status.Identity, 4, AppLog), entry);
+    }
 }
