@@ -53,6 +53,7 @@ public sealed class TailInput : IAsyncDisposable
     private readonly TailPathMapper _paths;
     private readonly Channel<TailChunk> _chunks;
     private readonly List<TailFile> _files = new();
+    private readonly HashSet<FileIdentity> _tracked = new();
     private readonly Dictionary<FileIdentity, long> _released = new();
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly List<FileSystemWatcher> _watchers = new();
@@ -179,6 +180,7 @@ public sealed class TailInput : IAsyncDisposable
                     {
                         await ReleaseAsync(file, now, cancellationToken).ConfigureAwait(false);
                         _files.RemoveAt(i);
+                        _tracked.Remove(file.Identity);
                         i--;
                     }
                 }
@@ -218,6 +220,7 @@ public sealed class TailInput : IAsyncDisposable
         }
 
         _files.Clear();
+        _tracked.Clear();
         _store?.Dispose();
         _wake.Dispose();
         return ValueTask.CompletedTask;
@@ -299,18 +302,7 @@ public sealed class TailInput : IAsyncDisposable
         }
     }
 
-    private bool IsTracked(FileIdentity identity)
-    {
-        foreach (var f in _files)
-        {
-            if (f.Identity == identity)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    private bool IsTracked(FileIdentity identity) => _tracked.Contains(identity);
 
     private bool IsExcluded(string logicalPath)
     {
@@ -444,6 +436,7 @@ public sealed class TailInput : IAsyncDisposable
             CreateProcessor(),
             new TailEventBuffer(logical, _options.PathKey, _options.OffsetKey));
         _files.Add(file);
+        _tracked.Add(file.Identity);
         Stats.OnFileOpened();
         if (!fromStore && _store is not null)
         {
