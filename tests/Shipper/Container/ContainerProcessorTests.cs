@@ -137,7 +137,7 @@ public sealed class ContainerProcessorTests
         var events = Run(docker, ["""{"log":"a\n","n":1,"f":1.5,"b":true,"z":null,"o":{"k":[1,"x"]},"time":"2020-01-01T00:00:00.5Z"}""", "not json"], pathKey: "path", offsetKey: "off");
         Assert.Equal(
             [
-                """{"off":0,"path":"/var/log/x.log","log":"a\n","n":1,"f":1.5,"b":true,"z":null,"o":{"k":[1,"x"]},"time":"2020-01-01T00:00:00.5Z"}""",
+                """{"log":"a\n","n":1,"f":1.5,"b":true,"z":null,"o":{"k":[1,"x"]},"time":"2020-01-01T00:00:00.5Z","path":"/var/log/x.log","off":0}""",
                 """{"path":"/var/log/x.log","off":96,"log":"not json"}""",
             ],
             events.Select(e => e.Json));

@@ -69,8 +69,9 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 
 /// <summary>
 /// Collects the msgpack events one file produces between two chunk emissions, and writes records in the layouts
-/// Fluent Bit's tail uses, including its <c>Path_Key</c>/<c>Offset_Key</c> placement: before the line key for
-/// raw lines, before the parsed fields for parsed lines, after the fields for multiline records.
+/// Fluent Bit's tail uses (flb_tail_file_pack_line / flb_tail_pack_line_map / record_append_custom_keys), including
+/// its <c>Path_Key</c>/<c>Offset_Key</c> placement: before the line key for raw lines, after the fields for parsed and
+/// multiline records. The offset is the line's start offset.
 /// </summary>
 internal sealed class TailEventBuffer : IDisposable
 {
@@ -118,7 +119,7 @@ internal sealed class TailEventBuffer : IDisposable
         EventCount++;
     }
 
-    /// <summary><c>{offset_key, path_key, ...parsed}</c> from a parser's msgpack map.</summary>
+    /// <summary><c>{...parsed, path_key, offset_key}</c> from a parser's msgpack map.</summary>
     public void WriteParsedRecord(EventTime time, ReadOnlySpan<byte> map, long lineOffset)
     {
         var (count, headerLength) = ReadMapHeader(map);
@@ -127,9 +128,9 @@ internal sealed class TailEventBuffer : IDisposable
         writer.WriteArrayHeader(2);
         EventWriter.WriteTime(ref writer, time);
         writer.WriteMapHeader(count + ExtraCount);
-        WriteOffsetKey(ref writer, lineOffset);
-        WritePathKey(ref writer);
         writer.WriteRaw(body);
+        WritePathKey(ref writer);
+        WriteOffsetKey(ref writer, lineOffset);
         writer.Flush();
         EventCount++;
     }

@@ -641,9 +641,9 @@ public sealed class TailInput : IAsyncDisposable
                 continue;
             }
 
-            if (line.Length == 0 && _options.SkipEmptyLines)
+            if (_options.SkipEmptyLines && (line.Length == 0 || (line.Length == 1 && line[0] == '\r')))
             {
-                continue;
+                continue; // LF or CR LF alone
             }
 
             if (line.Length >= 2 && line[^1] == '\r')
