@@ -4,7 +4,7 @@ using MessagePack;
 using IRecordParser = Gateway.Engine.Parsers.IRecordParser;
 using ParserFormat = Gateway.Engine.Parsers.ParserFormat;
 using ParserRegistry = Gateway.Engine.Parsers.ParserRegistry;
-using PooledBufferWriter = Gateway.Shipper.Inputs.Tail.PooledBufferWriter;
+using PooledBufferWriter = Gateway.Engine.Parsers.PooledBufferWriter;
 
 namespace Gateway.Shipper.Container;
 
@@ -35,7 +35,7 @@ internal sealed class DockerJsonParser : IRecordParser
         }
 
         var timeScratch = t_timeScratch ??= new PooledBufferWriter(64);
-        timeScratch.Clear();
+        timeScratch.Reset();
         if (JsonMsgpack.TryFindString(input, TimeKey, timeScratch, out _, out _)
             && ContainerTime.TryParse(timeScratch.WrittenSpan, applyZone: false, out var parsed))
         {

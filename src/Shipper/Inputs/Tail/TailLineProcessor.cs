@@ -1,6 +1,7 @@
 using System.Text;
 using Gateway.Engine.Records;
 using IRecordParser = Gateway.Engine.Parsers.IRecordParser;
+using PooledBufferWriter = Gateway.Engine.Parsers.PooledBufferWriter;
 
 namespace Gateway.Shipper.Inputs.Tail;
 
@@ -49,7 +50,7 @@ internal sealed class PlainLineProcessor : TailLineProcessor
     {
         if (_parser is not null)
         {
-            _scratch.Clear();
+            _scratch.Reset();
             if (_parser.TryParse(line, _scratch, out var time))
             {
                 output.WriteParsedRecord(time ?? EventTime.FromDateTimeOffset(now), _scratch.WrittenSpan, lineOffset);
