@@ -1,0 +1,58 @@
+using Gateway.Engine.Config;
+using Gateway.Engine.Pipeline;
+
+namespace Gateway.Aggregator.Filters;
+
+/// <summary>
+/// Builds filter instances from [FILTER] sections: <c>grep</c>, <c>modify</c>, <c>nest</c>,
+/// <c>record_modifier</c>. Everything is validated here, at config load, so a bad option stops startup with its
+/// file:line instead of misbehaving on traffic.
+/// </summary>
+internal static class FilterFactory
+{
+    public static IReadOnlyList<string> SupportedPlugins { get; } = ["grep", "modify", "nest", "record_modifier"];
+
+    public static bool IsSupported(string? pluginName) =>
+        pluginName is not null && SupportedPlugins.Contains(pluginName.Trim().ToLowerInvariant());
+
+    /// <summary>Creates the filter; <paramref name="instanceName"/> defaults to <c>Alias</c> or <c>name.index</c>.</summary>
+    /// <exception cref="FilterConfigurationException">Unknown plugin or a bad option; carries the location.</exception>
+    public static IFilter Create(ConfigSection section, int index = 0, string? instanceName = null)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        var plugin = section.PluginName?.Trim().ToLowerInvariant();
+        if (string.IsNullOrEmpty(plugin))
+        {
+            throw new FilterConfigurationException(section.Location, "[FILTER] has no Name");
+        }
+
+        var name = instanceName ?? section.Get("Alias") ?? $"{plugin}.{index}";
+        return plugin switch
+        {
+            "grep" => GrepFilter.Create(section, name),
+            "modify" => ModifyFilter.Create(section, name),
+            "nest" => NestFilter.Create(section, name),
+            "record_modifier" => RecordModifierFilter.Create(section, name),
+            _ => throw new FilterConfigurationException(
+                section.Find("Name")?.Location ?? section.Location,
+                $"filter plugin '{section.PluginName}' is not supported here (supported: {string.Join(", ", SupportedPlugins)})"),
+        };
+    }
+
+    /// <summary>As <see cref="Create"/>, reporting problems as a diagnostic instead of throwing.</summary>
+    public static bool TryCreate(ConfigSection section, int index, out IFilter? filter, out ConfigDiagnostic? diagnostic)
+    {
+        try
+        {
+            filter = Create(section, index);
+            diagnostic = null;
+            return true;
+        }
+        catch (FilterConfigurationException ex)
+        {
+            filter = null;
+            diagnostic = ex.ToDiagnostic();
+            return false;
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using System.Buffers;
+using Gateway.Engine.Json;
+using Gateway.Engine.Pipeline;
+using Gateway.Engine.Records;
+
+namespace Gateway.Aggregator.Filters;
+
+/// <summary>What a filter did to one record.</summary>
+internal enum RecordOutcome
+{
+    /// <summary>Keep the event's original bytes.</summary>
+    Unchanged,
+
+    /// <summary>The new record (a msgpack map) was written to the scratch writer.</summary>
+    Rewritten,
+
+    /// <summary>Leave the event out.</summary>
+    Dropped,
+}
+
+/// <summary>
+/// The chunk loop shared by the record filters. Events are copied to the output only once a record actually
+/// changes (the untouched run before it goes over as one block); a chunk where nothing changed returns
+/// <see cref="FilterOutcome.NotTouched"/> without copying a byte. A rewritten event keeps its original time and
+/// metadata bytes and gets the new record.
+/// </summary>
+internal abstract class RecordFilter : IFilter
+{
+    [ThreadStatic]
+    private static PooledByteBufferWriter? t_record;
+
+    protected RecordFilter(string name)
+    {
+        Name = name;
+    }
+
+    public string Name { get; }
+
+    public FilterOutcome Filter(EventChunk chunk, IBufferWriter<byte> output, out int outputEventCount)
+    {
+        var scratch = t_record ??= new PooledByteBufferWriter(16 * 1024);
+        var events = chunk.Events;
+        var reader = new EventReader(events);
+        var copiedUpTo = 0; // bytes of the chunk already accounted for in the output
+        var changed = false;
+        var kept = 0;
+        while (true)
+        {
+            var eventStart = reader.Offset;
+            if (!reader.TryRead(out var view))
+            {
+                break;
+            }
+
+            scratch.Reset();
+            RecordOutcome outcome;
+            try
+            {
+                outcome = Process(chunk.Tag, view.Record.Span, scratch);
+            }
+            catch (MsgpackFormatException ex)
+            {
+                throw new EventFormatException($"event at offset {eventStart} has a malformed record: {ex.Message}", ex);
+            }
+
+            if (outcome == RecordOutcome.Unchanged)
+            {
+                kept++;
+                continue;
+            }
+
+            changed = true;
+
+            // Flush the untouched run before this event as one block.
+            if (eventStart > copiedUpTo)
+            {
+                output.Write(events.Span[copiedUpTo..eventStart]);
+            }
+
+            copiedUpTo = reader.Offset;
+            if (outcome == RecordOutcome.Dropped)
+            {
+                continue;
+            }
+
+            kept++;
+            var raw = view.Raw.Span;
+            output.Write(raw[..(raw.Length - view.Record.Length)]);
+            output.Write(scratch.WrittenSpan);
+        }
+
+        if (!changed)
+        {
+            outputEventCount = chunk.EventCount;
+            return FilterOutcome.NotTouched;
+        }
+
+        if (events.Length > copiedUpTo)
+        {
+            output.Write(events.Span[copiedUpTo..]);
+        }
+
+        outputEventCount = kept;
+        return FilterOutcome.Modified;
+    }
+
+    /// <summary>Decides about one record; writes the replacement map to <paramref name="newRecord"/> when rewriting.</summary>
+    protected abstract RecordOutcome Process(string tag, ReadOnlySpan<byte> record, IBufferWriter<byte> newRecord);
+}
