@@ -1,4 +1,3 @@
-using System.Globalization;
 using Gateway.Engine.Config;
 
 namespace Gateway.Aggregator.Buffer;
@@ -20,23 +19,13 @@ internal enum StorageType
     Filesystem,
 }
 
-/// <summary>A config value that cannot be used, named with the file:line it came from.</summary>
-internal sealed class ConfigValueException : Exception
-{
-    public ConfigValueException(ConfigLocation location, string message)
-        : base($"{location}: {message}")
-    {
-        Location = location;
-    }
-
-    public ConfigLocation Location { get; }
-}
-
 /// <summary>
 /// The buffer's settings from <c>[SERVICE]</c>, with Fluent Bit's names and defaults where Fluent Bit has them.
 /// </summary>
 internal sealed class BufferOptions
 {
+    private readonly long? _chunkMemoryLimitBytes;
+
     /// <summary>Fluent Bit's chunk target size; <c>storage.max_chunks_up</c> counts chunks of about this size.</summary>
     public const long NominalChunkBytes = 2 * 1024 * 1024;
 
@@ -52,7 +41,7 @@ internal sealed class BufferOptions
     public int MaxChunksUp { get; init; } = 128;
 
     /// <summary>Bytes of on-disk chunks that may be loaded into memory at once to be flushed.</summary>
-    public long BacklogMemLimitBytes { get; init; } = 5 * 1024 * 1024;
+    public long BacklogMemLimitBytes { get; init; } = 5_000_000; // Fluent Bit default "5M" (decimal units)
 
     /// <summary>Disk cap for all segments; appends wait when reached. Null = no cap.</summary>
     public long? TotalLimitBytes { get; init; }
@@ -75,8 +64,15 @@ internal sealed class BufferOptions
     /// <summary>A segment file is sealed (and can later be deleted) once it grows past this size.</summary>
     public long SegmentBytes { get; init; } = 16 * 1024 * 1024;
 
-    /// <summary>The memory budget for chunks held in memory, derived from <see cref="MaxChunksUp"/>.</summary>
-    public long ChunkMemoryLimitBytes => MaxChunksUp * NominalChunkBytes;
+    /// <summary>
+    /// The memory budget for chunks held in memory: <see cref="MaxChunksUp"/> × <see cref="NominalChunkBytes"/>
+    /// unless set directly (tests, or a host that knows its container limit).
+    /// </summary>
+    public long ChunkMemoryLimitBytes
+    {
+        get => _chunkMemoryLimitBytes ?? MaxChunksUp * NominalChunkBytes;
+        init => _chunkMemoryLimitBytes = value;
+    }
 
     /// <summary>The default storage type of an input that does not say: filesystem when a path is set.</summary>
     public StorageType DefaultStorageType => StoragePath is null ? StorageType.Memory : StorageType.Filesystem;
@@ -114,7 +110,7 @@ internal sealed class BufferOptions
             Sync = ParseSync(service.Find("storage.sync")),
             Checksum = ConfigValues.Bool(service.Find("storage.checksum"), false),
             MaxChunksUp = (int)ConfigValues.Integer(service.Find("storage.max_chunks_up"), 128, 1, 1_000_000),
-            BacklogMemLimitBytes = ConfigValues.Size(service.Find("storage.backlog.mem_limit"), 5 * 1024 * 1024, 1),
+            BacklogMemLimitBytes = ConfigValues.Size(service.Find("storage.backlog.mem_limit"), 5_000_000, 1),
             TotalLimitBytes = ConfigValues.OptionalSize(service.Find("storage.total_limit_size"), 1024 * 1024),
             RejectedPath = rejectedPath is null || rejectedPath.Value.Length == 0 ? null : rejectedPath.Value,
 
@@ -129,7 +125,7 @@ internal sealed class BufferOptions
         if (options.SchedulerCap < options.SchedulerBase)
         {
             var cap = service.Find("scheduler.cap") ?? service.Find("scheduler.base")!;
-            throw new ConfigValueException(cap.Location, "scheduler.cap must not be below scheduler.base");
+            throw new ConfigException(cap.Location, "scheduler.cap must not be below scheduler.base");
         }
 
         return options;
@@ -152,7 +148,7 @@ internal sealed class BufferOptions
             return StorageSync.Full;
         }
 
-        throw new ConfigValueException(entry.Location, $"{entry.Key} '{entry.Value}' is not 'normal' or 'full'");
+        throw new ConfigException(entry.Location, $"{entry.Key} '{entry.Value}' is not 'normal' or 'full'");
     }
 }
 
@@ -180,7 +176,7 @@ internal sealed class InputStorageOptions
             {
                 if (buffer.StoragePath is null)
                 {
-                    throw new ConfigValueException(
+                    throw new ConfigException(
                         typeEntry.Location, "storage.type filesystem needs storage.path in [SERVICE]");
                 }
 
@@ -188,7 +184,7 @@ internal sealed class InputStorageOptions
             }
             else
             {
-                throw new ConfigValueException(
+                throw new ConfigException(
                     typeEntry.Location, $"storage.type '{typeEntry.Value}' is not 'memory' or 'filesystem'");
             }
         }
@@ -198,119 +194,5 @@ internal sealed class InputStorageOptions
             StorageType = type,
             MemBufLimitBytes = ConfigValues.OptionalSize(input.Find("Mem_Buf_Limit"), 1),
         };
-    }
-}
-
-/// <summary>Fluent Bit's value spellings: booleans (on/off/true/false/yes/no), sizes (5M, 5MB, 1G), integers.</summary>
-internal static class ConfigValues
-{
-    public static bool Bool(ConfigEntry? entry, bool fallback)
-    {
-        if (entry is null)
-        {
-            return fallback;
-        }
-
-        var v = entry.Value.Trim();
-        if (v.Equals("on", StringComparison.OrdinalIgnoreCase) || v.Equals("true", StringComparison.OrdinalIgnoreCase)
-            || v.Equals("yes", StringComparison.OrdinalIgnoreCase) || v == "1")
-        {
-            return true;
-        }
-
-        if (v.Equals("off", StringComparison.OrdinalIgnoreCase) || v.Equals("false", StringComparison.OrdinalIgnoreCase)
-            || v.Equals("no", StringComparison.OrdinalIgnoreCase) || v == "0")
-        {
-            return false;
-        }
-
-        throw new ConfigValueException(entry.Location, $"{entry.Key} '{entry.Value}' is not on/off");
-    }
-
-    public static long Integer(ConfigEntry? entry, long fallback, long min, long max)
-    {
-        if (entry is null)
-        {
-            return fallback;
-        }
-
-        if (!long.TryParse(entry.Value.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
-        {
-            throw new ConfigValueException(entry.Location, $"{entry.Key} '{entry.Value}' is not an integer");
-        }
-
-        if (value < min || value > max)
-        {
-            throw new ConfigValueException(entry.Location, $"{entry.Key} {value} is outside {min}..{max}");
-        }
-
-        return value;
-    }
-
-    public static long Size(ConfigEntry? entry, long fallback, long min) => OptionalSize(entry, min) ?? fallback;
-
-    /// <summary>
-    /// A size as Fluent Bit's <c>flb_utils_size_to_bytes</c>: a number with an optional K/M/G suffix (optionally
-    /// followed by B), powers of 1024, case-insensitive.
-    /// </summary>
-    public static long? OptionalSize(ConfigEntry? entry, long min)
-    {
-        if (entry is null)
-        {
-            return null;
-        }
-
-        var text = entry.Value.Trim();
-        if (TryParseSize(text, out var bytes) && bytes >= min)
-        {
-            return bytes;
-        }
-
-        throw new ConfigValueException(
-            entry.Location, $"{entry.Key} '{entry.Value}' is not a size of at least {min} bytes (e.g. 512K, 5M, 1G)");
-    }
-
-    public static bool TryParseSize(ReadOnlySpan<char> text, out long bytes)
-    {
-        bytes = 0;
-        if (text.Length > 0 && (text[^1] == 'B' || text[^1] == 'b'))
-        {
-            text = text[..^1];
-        }
-
-        long multiplier = 1;
-        if (text.Length > 0)
-        {
-            switch (char.ToUpperInvariant(text[^1]))
-            {
-                case 'K':
-                    multiplier = 1024;
-                    break;
-                case 'M':
-                    multiplier = 1024 * 1024;
-                    break;
-                case 'G':
-                    multiplier = 1024 * 1024 * 1024;
-                    break;
-            }
-
-            if (multiplier != 1)
-            {
-                text = text[..^1];
-            }
-        }
-
-        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var number))
-        {
-            return false;
-        }
-
-        if (number > long.MaxValue / multiplier)
-        {
-            return false;
-        }
-
-        bytes = number * multiplier;
-        return true;
     }
 }

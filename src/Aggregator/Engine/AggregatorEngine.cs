@@ -135,13 +135,25 @@ internal sealed class AggregatorEngine : IChunkSink, IHostedService, IAsyncDispo
 
     public long DiskBytes => _store?.DiskBytes ?? 0;
 
+    /// <summary>The per-input memory budgets (<c>Mem_Buf_Limit</c>), for metrics and tests.</summary>
+    internal IReadOnlyList<ByteBudget> InputBudgets
+    {
+        get
+        {
+            lock (_inputBudgets)
+            {
+                return [.. _inputBudgets];
+            }
+        }
+    }
+
     internal ChunkStore? Store => _store;
 
     /// <summary>
     /// Builds the engine from a whole config: <c>[SERVICE]</c> buffer settings, every <c>[OUTPUT]</c> through
     /// <paramref name="outputFactory"/> (with its Match/Match_Regex, Retry_Limit, Workers) and every
     /// <c>[FILTER]</c> through <paramref name="filterFactory"/> (a null result skips that filter). Bad values
-    /// throw <see cref="ConfigValueException"/> naming file:line. The engine owns and disposes the outputs.
+    /// throw <see cref="ConfigException"/> naming file:line. The engine owns and disposes the outputs.
     /// </summary>
     public static AggregatorEngine FromConfig(
         ConfigDocument config,

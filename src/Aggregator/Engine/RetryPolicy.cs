@@ -73,7 +73,7 @@ internal sealed class RetryPolicy
             return n;
         }
 
-        throw new ConfigValueException(entry.Location, $"Retry_Limit '{entry.Value}' is not a number >= 1, no_limits, false or no_retries");
+        throw new ConfigException(entry.Location, $"Retry_Limit '{entry.Value}' is not a number >= 1, no_limits, false or no_retries");
     }
 
     /// <summary>Whether retry number <paramref name="retry"/> (1 = the first retry) is allowed.</summary>

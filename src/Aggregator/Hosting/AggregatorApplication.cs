@@ -1,5 +1,8 @@
 using System.Net;
+using System.Diagnostics.Metrics;
+using Gateway.Aggregator.Engine;
 using Gateway.Engine.Config;
+using Gateway.Engine.Pipeline;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Logging.Console;
@@ -19,6 +22,12 @@ internal sealed class AggregatorHostSettings
     public string? OtlpEndpoint { get; init; }
 
     public string Version { get; init; } = "0.0.0";
+
+    /// <summary>Builds one output plugin instance per <c>[OUTPUT]</c> section.</summary>
+    public required Func<ConfigSection, IOutput> OutputFactory { get; init; }
+
+    /// <summary>Builds one filter per <c>[FILTER]</c> section; null skips filters entirely.</summary>
+    public Func<ConfigSection, IFilter?>? FilterFactory { get; init; }
 }
 
 /// <summary>
@@ -42,11 +51,24 @@ internal static class AggregatorApplication
 
         ConfigureLogging(builder.Logging, service.LogLevel, settings.Quiet);
 
-        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = service.Grace);
+        // The engine drains outputs for Grace and then gives stuck outputs a few more seconds to honour
+        // cancellation; the host must not cut that short, or buffered chunks are abandoned mid-flush.
+        builder.Services.Configure<HostOptions>(options => options.ShutdownTimeout = service.Grace + TimeSpan.FromSeconds(10));
         builder.Services.AddSingleton(settings.Config);
         builder.Services.AddSingleton(service);
         builder.Services.AddSingleton<ReadinessRegistry>();
         builder.Services.AddAggregatorTelemetry(settings.Version, settings.OtlpEndpoint);
+
+        // The engine is a hosted service registered before the server, so it starts (and begins replaying
+        // storage) before any listener accepts data, and stops only after the listeners stopped.
+        builder.Services.AddSingleton(sp => AggregatorEngine.FromConfig(
+            settings.Config,
+            settings.OutputFactory,
+            sp.GetRequiredService<ILoggerFactory>(),
+            settings.FilterFactory,
+            TimeProvider.System,
+            sp.GetRequiredService<IMeterFactory>()));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AggregatorEngine>());
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -70,6 +92,7 @@ internal static class AggregatorApplication
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Aggregator");
         var readiness = app.Services.GetRequiredService<ReadinessRegistry>();
         readiness.Register("listeners", () => app.Lifetime.ApplicationStarted.IsCancellationRequested);
+        readiness.Register("engine", () => app.Services.GetRequiredService<AggregatorEngine>().IsReady);
 
         app.Lifetime.ApplicationStarted.Register(() =>
         {

@@ -1,4 +1,6 @@
+using Gateway.Aggregator.Buffer;
 using Gateway.Engine.Config;
+using Gateway.Engine.Pipeline;
 using Gateway.Engine.Hosting;
 
 namespace Gateway.Aggregator.Hosting;
@@ -12,10 +14,12 @@ internal static class AggregatorProgram
     public static async Task<int> RunAsync(
         IReadOnlyList<string> args,
         Func<string, ConfigDocument> loadConfig,
+        Func<ConfigSection, IOutput> outputFactory,
         TextWriter stdout,
         TextWriter stderr)
     {
         ArgumentNullException.ThrowIfNull(loadConfig);
+        ArgumentNullException.ThrowIfNull(outputFactory);
         var exit = ProgramEntry.HandleCommandLine(args, GatewayProgram.Aggregator, stdout, stderr, out var options);
         if (exit is not null)
         {
@@ -52,6 +56,7 @@ internal static class AggregatorProgram
             Quiet = options.Quiet,
             OtlpEndpoint = Environment.GetEnvironmentVariable(AggregatorTelemetry.OtlpEndpointVariable),
             Version = ProgramEntry.VersionText(),
+            OutputFactory = outputFactory,
         };
 
         await using var app = AggregatorApplication.Build(settings);
@@ -67,12 +72,25 @@ internal static class AggregatorProgram
             await app.RunAsync().ConfigureAwait(false);
             return 0;
         }
+        catch (ConfigException ex)
+        {
+            // A value only the engine or a plugin understands (sizes, retry limits, output options): same
+            // file:line form as the loader's diagnostics.
+            stderr.WriteLine($"{ex.Location}: error: {StripLocation(ex)}");
+            return CommandLine.FailureExitCode;
+        }
         catch (Exception ex) when (ex is IOException or InvalidOperationException)
         {
             // Typically a port already in use: say so once, clearly, and exit non-zero for the supervisor.
             HostLog.Failed(logger, ex);
             return CommandLine.FailureExitCode;
         }
+    }
+
+    private static string StripLocation(ConfigException ex)
+    {
+        var prefix = ex.Location + ": ";
+        return ex.Message.StartsWith(prefix, StringComparison.Ordinal) ? ex.Message[prefix.Length..] : ex.Message;
     }
 
     private static bool HasErrors(List<ConfigDiagnostic> diagnostics)

@@ -150,6 +150,17 @@ internal sealed class ServiceSettings
         return IPAddress.TryParse(trimmed, out address!);
     }
 
-    private static void Error(ICollection<ConfigDiagnostic> diagnostics, ConfigEntry entry, string what) =>
+    private static void Error(ICollection<ConfigDiagnostic> diagnostics, ConfigEntry entry, string what)
+    {
+        // The config validator checks some of these keys too; one complaint per line is enough.
+        foreach (var existing in diagnostics)
+        {
+            if (existing.Location == entry.Location && existing.Severity == DiagnosticSeverity.Error)
+            {
+                return;
+            }
+        }
+
         diagnostics.Add(new ConfigDiagnostic(entry.Location, DiagnosticSeverity.Error, $"[SERVICE] {entry.Key} '{entry.Value}' {what}"));
+    }
 }

@@ -64,7 +64,7 @@ internal sealed class TagMatcher
         }
         catch (ArgumentException ex) when (regex is not null)
         {
-            throw new ConfigValueException(regex.Location, $"Match_Regex '{regex.Value}' is not a valid regular expression: {ex.Message}");
+            throw new ConfigException(regex.Location, $"Match_Regex '{regex.Value}' is not a valid regular expression: {ex.Message}");
         }
     }
 

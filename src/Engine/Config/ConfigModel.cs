@@ -97,13 +97,29 @@ public sealed class ConfigSection
 public sealed class ConfigDocument
 {
     public ConfigDocument(string mainFile, IReadOnlyList<ConfigSection> sections, IReadOnlyList<ConfigDiagnostic> diagnostics)
+        : this(mainFile, sections, diagnostics, [mainFile])
+    {
+    }
+
+    public ConfigDocument(
+        string mainFile,
+        IReadOnlyList<ConfigSection> sections,
+        IReadOnlyList<ConfigDiagnostic> diagnostics,
+        IReadOnlyList<string> loadedFiles)
     {
         MainFile = mainFile;
         Sections = sections;
         Diagnostics = diagnostics;
+        LoadedFiles = loadedFiles;
     }
 
     public string MainFile { get; }
+
+    /// <summary>
+    /// Every file read to build this document, in read order: the main file, its <c>@INCLUDE</c>s and the
+    /// <c>Parsers_File</c>s. Lets tools (hot reload, <c>--dry-run</c>) show or watch exactly what was used.
+    /// </summary>
+    public IReadOnlyList<string> LoadedFiles { get; }
 
     public IReadOnlyList<ConfigSection> Sections { get; }
 

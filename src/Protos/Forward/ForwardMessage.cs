@@ -78,6 +78,9 @@ public enum ForwardErrorKind
 
     /// <summary>An entry that is not a valid Fluent event (bad time, record not a map, ...).</summary>
     InvalidEvent,
+
+    /// <summary>Fluent Bit's <c>fluent_signal</c> option announces metrics or traces; only logs are accepted.</summary>
+    UnsupportedSignal,
 }
 
 /// <summary>A protocol error: the connection that sent it should be closed with <see cref="Reason"/> in the log.</summary>
@@ -91,6 +94,7 @@ public sealed record ForwardProtocolError(ForwardErrorKind Kind, string Reason)
         ForwardErrorKind.DecompressedTooLarge => "decompressed_too_large",
         ForwardErrorKind.Compression => "compression",
         ForwardErrorKind.SizeMismatch => "size_mismatch",
+        ForwardErrorKind.UnsupportedSignal => "unsupported_signal",
         _ => "invalid_event",
     };
 

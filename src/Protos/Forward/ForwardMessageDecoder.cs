@@ -315,8 +315,23 @@ public sealed class ForwardMessageDecoder
 
                     node = reader.ReadString();
                     break;
+                case "fluent_signal":
+                    // Fluent Bit's out_forward tags metrics (1) and traces (2) payloads this way; they are not
+                    // events, so say so instead of failing on their content.
+                    if (reader.NextMessagePackType != MessagePackType.Integer || reader.NextCode == MessagePackCode.UInt64)
+                    {
+                        return Malformed($"option fluent_signal is {ForwardEventValidator.Describe(reader.NextMessagePackType)}, expected an integer");
+                    }
+
+                    var signal = reader.ReadInt64();
+                    if (signal != 0)
+                    {
+                        return new ForwardProtocolError(ForwardErrorKind.UnsupportedSignal, $"fluent_signal {signal} (metrics/traces) is not supported; only logs (0)");
+                    }
+
+                    break;
                 default:
-                    // Unknown options (metadata, fluent_signal, ...) are ignored as Fluentd does.
+                    // Unknown options (metadata, ...) are ignored as Fluentd does.
                     reader.Skip();
                     break;
             }

@@ -14,7 +14,7 @@ public sealed class AggregatorHttpTests
         var diagnostics = new List<ConfigDiagnostic>();
         var service = ServiceSettings.FromConfig(config, diagnostics);
         Assert.Empty(diagnostics);
-        var app = AggregatorApplication.Build(new AggregatorHostSettings { Config = config, Service = service, Quiet = true });
+        var app = AggregatorApplication.Build(new AggregatorHostSettings { Config = config, Service = service, Quiet = true, OutputFactory = HostConfigs.NoOutputs });
         await app.StartAsync();
         var port = AggregatorApplication.BoundPort(app, service.HttpPort);
         Assert.NotEqual(0, port);
@@ -97,7 +97,7 @@ public sealed class AggregatorHttpTests
     {
         var config = HostConfigs.Service(("HTTP_Server", "Off"), ("HTTP_Port", "0"));
         var service = ServiceSettings.FromConfig(config, new List<ConfigDiagnostic>());
-        await using var app = AggregatorApplication.Build(new AggregatorHostSettings { Config = config, Service = service, Quiet = true });
+        await using var app = AggregatorApplication.Build(new AggregatorHostSettings { Config = config, Service = service, Quiet = true, OutputFactory = HostConfigs.NoOutputs });
         Assert.False(service.HttpServer);
         await app.StartAsync();
         Assert.Equal(0, AggregatorApplication.BoundPort(app, service.HttpPort));

@@ -21,7 +21,7 @@ public sealed class AggregatorProgramTests : IDisposable
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var exit = await AggregatorProgram.RunAsync(["--frobnicate"], _ => throw new InvalidOperationException("must not load"), stdout, stderr);
+        var exit = await AggregatorProgram.RunAsync(["--frobnicate"], _ => throw new InvalidOperationException("must not load"), HostConfigs.NoOutputs, stdout, stderr);
         Assert.Equal(2, exit);
         Assert.Contains("unknown option: --frobnicate", stderr.ToString(), StringComparison.Ordinal);
         Assert.Contains("Usage:", stderr.ToString(), StringComparison.Ordinal);
@@ -33,7 +33,7 @@ public sealed class AggregatorProgramTests : IDisposable
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
         var missing = Path.Combine(_dir, "nope.conf");
-        var exit = await AggregatorProgram.RunAsync(["-c", missing, "--dry-run"], _ => throw new InvalidOperationException("must not load"), stdout, stderr);
+        var exit = await AggregatorProgram.RunAsync(["-c", missing, "--dry-run"], _ => throw new InvalidOperationException("must not load"), HostConfigs.NoOutputs, stdout, stderr);
         Assert.Equal(1, exit);
         Assert.Contains($"{missing}: error: config file not found", stderr.ToString(), StringComparison.Ordinal);
     }
@@ -48,7 +48,7 @@ public sealed class AggregatorProgramTests : IDisposable
 
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var exit = await AggregatorProgram.RunAsync(["-c", path, "--dry-run"], _ => config, stdout, stderr);
+        var exit = await AggregatorProgram.RunAsync(["-c", path, "--dry-run"], _ => config, HostConfigs.NoOutputs, stdout, stderr);
 
         Assert.Equal(1, exit);
         var errors = stderr.ToString();
@@ -63,7 +63,7 @@ public sealed class AggregatorProgramTests : IDisposable
         var config = HostConfigs.Service(("HTTP_Server", "On"), ("Log_Level", "info"));
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var exit = await AggregatorProgram.RunAsync(["-c", path, "--dry-run"], _ => config, stdout, stderr);
+        var exit = await AggregatorProgram.RunAsync(["-c", path, "--dry-run"], _ => config, HostConfigs.NoOutputs, stdout, stderr);
         Assert.Equal(0, exit);
         Assert.Contains("configuration OK", stdout.ToString(), StringComparison.Ordinal);
         Assert.Equal(string.Empty, stderr.ToString());
@@ -76,7 +76,7 @@ public sealed class AggregatorProgramTests : IDisposable
         var config = HostConfigs.Service(("HTTP_Port", "x"));
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var exit = await AggregatorProgram.RunAsync(["-c", path], _ => config, stdout, stderr);
+        var exit = await AggregatorProgram.RunAsync(["-c", path], _ => config, HostConfigs.NoOutputs, stdout, stderr);
         Assert.Equal(1, exit);
         Assert.Contains("test.conf:2: error: [SERVICE] HTTP_Port 'x'", stderr.ToString(), StringComparison.Ordinal);
     }

@@ -1,10 +1,15 @@
 using Gateway.Engine.Config;
+using Gateway.Engine.Pipeline;
 
 namespace Gateway.Aggregator.Tests.Hosting;
 
 /// <summary>Builds small in-memory <see cref="ConfigDocument"/>s with real file:line locations.</summary>
 internal static class HostConfigs
 {
+    /// <summary>For configs without outputs: a factory that fails loudly if the host asks for one.</summary>
+    public static IOutput NoOutputs(ConfigSection section) =>
+        throw new InvalidOperationException($"test config has no outputs, but the host asked for {section}");
+
     public static ConfigDocument Service(params (string Key, string Value)[] entries)
     {
         var list = new List<ConfigEntry>();

@@ -219,6 +219,25 @@ public sealed class ForwardMessageDecoderTests
     }
 
     [Fact]
+    public void Fluent_bit_metrics_and_traces_signals_are_refused_logs_accepted()
+    {
+        byte[] WithSignal(long signal) => Msgpack((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(3);
+            w.Write("t");
+            w.Write(Event(1, "x"));
+            w.WriteMapHeader(1);
+            w.Write("fluent_signal");
+            w.Write(signal);
+        });
+
+        Assert.Equal(1, DecodeOne(WithSignal(0)).EventCount);
+        var error = DecodeError(WithSignal(1));
+        Assert.Equal(ForwardErrorKind.UnsupportedSignal, error.Kind);
+        Assert.Equal("unsupported_signal", error.KindName);
+    }
+
+    [Fact]
     public void Invalid_events_are_named_with_their_offset()
     {
         var badTime = Msgpack((ref MessagePackWriter w) =>

@@ -1,0 +1,134 @@
+using System.Globalization;
+using Gateway.Engine.Config;
+
+namespace Gateway.Aggregator.Outputs;
+
+/// <summary>
+/// Typed, validated access to an output section's keys. Every error names the key, the bad value and its file:line.
+/// Keys not claimed by the plugin or the engine are rejected, as Fluent Bit rejects unknown properties.
+/// </summary>
+internal sealed class OutputOptions
+{
+    // Properties Fluent Bit accepts on every output instance (handled by the engine, router or network layer).
+    private static readonly HashSet<string> EngineKeys = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "name", "match", "match_regex", "alias", "retry_limit", "workers", "log_level", "log_suppress_interval",
+        "host", "port", "ipv6", "tls", "storage.total_limit_size",
+    };
+
+    private static readonly string[] EnginePrefixes = ["net.", "tls.", "storage."];
+
+    private readonly ConfigSection _section;
+    private readonly HashSet<string> _known;
+
+    public OutputOptions(ConfigSection section, params string[] pluginKeys)
+    {
+        _section = section;
+        _known = new HashSet<string>(pluginKeys, StringComparer.OrdinalIgnoreCase);
+    }
+
+    public ConfigSection Section => _section;
+
+    /// <summary>Throws for the first key neither the plugin nor the engine knows.</summary>
+    public void RejectUnknownKeys(string pluginName)
+    {
+        foreach (var entry in _section.Entries)
+        {
+            if (_known.Contains(entry.Key) || EngineKeys.Contains(entry.Key) || HasEnginePrefix(entry.Key))
+            {
+                continue;
+            }
+
+            throw new ConfigException(entry.Location, $"{pluginName}: unknown configuration property '{entry.Key}'");
+        }
+    }
+
+    public ConfigEntry? Find(string key) => _section.Find(key);
+
+    public string? GetString(string key) => _section.Get(key);
+
+    public string GetString(string key, string fallback) => _section.Get(key) ?? fallback;
+
+    /// <summary>Fluent Bit booleans: on/true/yes and off/false/no, any case.</summary>
+    public bool GetBool(string key, bool fallback)
+    {
+        var entry = _section.Find(key);
+        if (entry is null)
+        {
+            return fallback;
+        }
+
+        return ParseBool(entry) ?? throw Invalid(entry, "expected on/off, true/false or yes/no");
+    }
+
+    public static bool? ParseBool(ConfigEntry entry) => entry.Value.Trim().ToLowerInvariant() switch
+    {
+        "on" or "true" or "yes" => true,
+        "off" or "false" or "no" => false,
+        _ => null,
+    };
+
+    public int GetInt(string key, int fallback, int min, int max)
+    {
+        var entry = _section.Find(key);
+        if (entry is null)
+        {
+            return fallback;
+        }
+
+        if (!int.TryParse(entry.Value.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+        {
+            throw Invalid(entry, $"expected an integer from {min} to {max}");
+        }
+
+        return value;
+    }
+
+    /// <summary>A duration as Fluent Bit's time options: plain seconds, or with an s/m/h/d suffix.</summary>
+    public TimeSpan GetDuration(string key, TimeSpan fallback)
+    {
+        var entry = _section.Find(key);
+        if (entry is null)
+        {
+            return fallback;
+        }
+
+        var text = entry.Value.Trim();
+        var multiplier = 1;
+        if (text.Length > 0 && char.IsLetter(text[^1]))
+        {
+            multiplier = char.ToLowerInvariant(text[^1]) switch
+            {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86400,
+                _ => 0,
+            };
+            text = text[..^1];
+        }
+
+        if (multiplier == 0 || !double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || seconds <= 0 || seconds > 86400 * 365)
+        {
+            throw Invalid(entry, "expected a positive duration such as 30, 30s, 5m or 1h");
+        }
+
+        return TimeSpan.FromSeconds(seconds * multiplier);
+    }
+
+    public static ConfigException Invalid(ConfigEntry entry, string expectation) =>
+        new(entry.Location, $"invalid value '{entry.Value}' for '{entry.Key}': {expectation}");
+
+    private static bool HasEnginePrefix(string key)
+    {
+        foreach (var prefix in EnginePrefixes)
+        {
+            if (key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,213 @@
+using System.Buffers;
+using System.Text;
+using Gateway.Engine.Records;
+using Gateway.Shipper.Container;
+using MessagePack;
+
+namespace Gateway.Shipper.Inputs.Tail;
+
+/// <summary>An <see cref="IBufferWriter{T}"/> over pooled arrays, reused across chunks.</summary>
+internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
+{
+    private byte[] _buffer;
+    private int _written;
+
+    public PooledBufferWriter(int initialCapacity = 4096)
+    {
+        _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
+    }
+
+    public int WrittenCount => _written;
+
+    public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
+
+    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
+
+    public void Clear() => _written = 0;
+
+    public void Advance(int count) => _written += count;
+
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _buffer.AsMemory(_written);
+    }
+
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _buffer.AsSpan(_written);
+    }
+
+    public void Write(ReadOnlySpan<byte> data)
+    {
+        data.CopyTo(GetSpan(data.Length));
+        _written += data.Length;
+    }
+
+    public void Dispose()
+    {
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = [];
+        _written = 0;
+    }
+
+    private void Ensure(int sizeHint)
+    {
+        sizeHint = Math.Max(sizeHint, 1);
+        if (_buffer.Length - _written >= sizeHint)
+        {
+            return;
+        }
+
+        var grown = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _written + sizeHint));
+        _buffer.AsSpan(0, _written).CopyTo(grown);
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = grown;
+    }
+}
+
+/// <summary>
+/// Collects the msgpack events one file produces between two chunk emissions, and writes records in the layouts
+/// Fluent Bit's tail uses, including its <c>Path_Key</c>/<c>Offset_Key</c> placement: before the line key for
+/// raw lines, before the parsed fields for parsed lines, after the fields for multiline records.
+/// </summary>
+internal sealed class TailEventBuffer : IDisposable
+{
+    private readonly PooledBufferWriter _events = new(16 * 1024);
+    private readonly byte[]? _pathKey;
+    private readonly byte[]? _offsetKey;
+    private readonly byte[] _path;
+
+    public TailEventBuffer(string logicalPath, string? pathKey, string? offsetKey)
+    {
+        _path = Encoding.UTF8.GetBytes(logicalPath);
+        _pathKey = pathKey is null ? null : Encoding.UTF8.GetBytes(pathKey);
+        _offsetKey = offsetKey is null ? null : Encoding.UTF8.GetBytes(offsetKey);
+    }
+
+    public int EventCount { get; private set; }
+
+    public int ByteCount => _events.WrittenCount;
+
+    public ReadOnlySpan<byte> Events => _events.WrittenSpan;
+
+    private int ExtraCount => (_pathKey is null ? 0 : 1) + (_offsetKey is null ? 0 : 1);
+
+    /// <summary>Copies the events out (the chunk owns them until it is acknowledged) and starts over.</summary>
+    public byte[] TakeEvents()
+    {
+        var copy = _events.WrittenSpan.ToArray();
+        _events.Clear();
+        EventCount = 0;
+        return copy;
+    }
+
+    /// <summary><c>{path_key, offset_key, key: line}</c> — a line without a parser, or one the parser did not match.</summary>
+    public void WriteRawLine(EventTime time, ReadOnlySpan<byte> key, ReadOnlySpan<byte> line, long lineOffset)
+    {
+        var writer = new MessagePackWriter(_events);
+        writer.WriteArrayHeader(2);
+        EventWriter.WriteTime(ref writer, time);
+        writer.WriteMapHeader(1 + ExtraCount);
+        WritePathKey(ref writer);
+        WriteOffsetKey(ref writer, lineOffset);
+        writer.WriteString(key);
+        writer.WriteString(line);
+        writer.Flush();
+        EventCount++;
+    }
+
+    /// <summary><c>{offset_key, path_key, ...parsed}</c> from a parser's msgpack map.</summary>
+    public void WriteParsedRecord(EventTime time, ReadOnlySpan<byte> map, long lineOffset)
+    {
+        var (count, headerLength) = ReadMapHeader(map);
+        var body = map[headerLength..];
+        var writer = new MessagePackWriter(_events);
+        writer.WriteArrayHeader(2);
+        EventWriter.WriteTime(ref writer, time);
+        writer.WriteMapHeader(count + ExtraCount);
+        WriteOffsetKey(ref writer, lineOffset);
+        WritePathKey(ref writer);
+        writer.WriteRaw(body);
+        writer.Flush();
+        EventCount++;
+    }
+
+    /// <summary>A docker json-file record (optionally with <c>log</c> replaced by a joined value), keys appended after.</summary>
+    public void WriteJsonRecord(EventTime time, ReadOnlySpan<byte> json, int memberCount, ReadOnlySpan<byte> replaceKey, ReadOnlySpan<byte> replaceValue, long offset)
+    {
+        var writer = new MessagePackWriter(_events);
+        writer.WriteArrayHeader(2);
+        EventWriter.WriteTime(ref writer, time);
+        writer.WriteMapHeader(memberCount + ExtraCount);
+        JsonMsgpack.WriteMembers(json, ref writer, replaceKey, replaceValue);
+        WritePathKey(ref writer);
+        WriteOffsetKey(ref writer, offset);
+        writer.Flush();
+        EventCount++;
+    }
+
+    /// <summary>The CRI record <c>{time, stream, _p, log}</c> of Fluent Bit's <c>cri</c> multiline parser.</summary>
+    public void WriteCriRecord(EventTime time, in CriLine first, ReadOnlySpan<byte> log, long offset)
+    {
+        var writer = new MessagePackWriter(_events);
+        writer.WriteArrayHeader(2);
+        EventWriter.WriteTime(ref writer, time);
+        writer.WriteMapHeader(4 + ExtraCount);
+        writer.WriteString("time"u8);
+        writer.WriteString(first.Time);
+        writer.WriteString("stream"u8);
+        writer.WriteString(first.Stream);
+        writer.WriteString("_p"u8);
+        writer.WriteString(first.Partial ? "P"u8 : "F"u8);
+        writer.WriteString("log"u8);
+        writer.WriteString(log);
+        WritePathKey(ref writer);
+        WriteOffsetKey(ref writer, offset);
+        writer.Flush();
+        EventCount++;
+    }
+
+    public void Dispose() => _events.Dispose();
+
+    /// <summary>Reads a msgpack map header from a span (MessagePackReader wants memory, this runs per record).</summary>
+    private static (int Count, int HeaderLength) ReadMapHeader(ReadOnlySpan<byte> map)
+    {
+        var b = map[0];
+        if ((b & 0xF0) == 0x80)
+        {
+            return (b & 0x0F, 1);
+        }
+
+        if (b == 0xDE)
+        {
+            return (System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(map[1..]), 3);
+        }
+
+        if (b == 0xDF)
+        {
+            return ((int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(map[1..]), 5);
+        }
+
+        throw new InvalidOperationException($"parser produced a record that is not a msgpack map (first byte 0x{b:X2})");
+    }
+
+    private void WritePathKey(ref MessagePackWriter writer)
+    {
+        if (_pathKey is not null)
+        {
+            writer.WriteString(_pathKey);
+            writer.WriteString(_path);
+        }
+    }
+
+    private void WriteOffsetKey(ref MessagePackWriter writer, long offset)
+    {
+        if (_offsetKey is not null)
+        {
+            writer.WriteString(_offsetKey);
+            writer.Write((ulong)offset);
+        }
+    }
+}

@@ -1,0 +1,392 @@
+using System.Text;
+using System.Text.Json;
+using Gateway.Engine.Config;
+using Gateway.Engine.Records;
+using Gateway.Shipper.Inputs.Tail;
+using MessagePack;
+
+namespace Gateway.Shipper.Tests.Support;
+
+/// <summary>Locates the shared fixtures (../shared/fixtures next to the repository root).</summary>
+internal static class Fixtures
+{
+    public static string Root
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Gateway.sln")))
+            {
+                dir = dir.Parent;
+            }
+
+            if (dir is null)
+            {
+                throw new InvalidOperationException($"Gateway.sln not found above {AppContext.BaseDirectory}");
+            }
+
+            var root = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "fixtures"));
+            if (!Directory.Exists(root))
+            {
+                // A git worktree lives one level deeper than the main checkout (/work/wt/<name>).
+                root = Path.GetFullPath(Path.Combine(dir.FullName, "..", "..", "shared", "fixtures"));
+            }
+
+            if (!Directory.Exists(root))
+            {
+                throw new InvalidOperationException($"fixtures not found next to {dir.FullName}");
+            }
+
+            return root;
+        }
+    }
+
+    public static string SeedConfig(string relative) => Path.Combine(Root, "seed-configs", relative);
+}
+
+/// <summary>A temporary directory standing in for a node's root file system.</summary>
+internal sealed class TempNodeRoot : IDisposable
+{
+    public TempNodeRoot()
+    {
+        Root = Path.Combine(Path.GetTempPath(), "gw-tail-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Root);
+    }
+
+    public string Root { get; }
+
+    public string this[string logical] => Root + logical;
+
+    /// <summary>Copies the fixture node's /var/log tree in (writable copies).</summary>
+    public TempNodeRoot WithFixtureLogs()
+    {
+        var source = Path.Combine(Fixtures.Root, "node", "var", "log");
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(Root, "var", "log", Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.WriteAllBytes(target, File.ReadAllBytes(file));
+        }
+
+        return this;
+    }
+
+    public string Write(string logical, string content)
+    {
+        var path = this[logical];
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, content);
+        return path;
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>Builds config sections the way the config reader will (it lives on another branch).</summary>
+internal static class Sections
+{
+    public static ConfigSection Tail(params (string Key, string Value)[] entries)
+    {
+        var list = new List<ConfigEntry> { new("Name", "tail", new ConfigLocation("test.conf", 1)) };
+        var line = 2;
+        foreach (var (key, value) in entries)
+        {
+            list.Add(new ConfigEntry(key, value, new ConfigLocation("test.conf", line++)));
+        }
+
+        return new ConfigSection(SectionKind.Input, "INPUT", new ConfigLocation("test.conf", 1), list);
+    }
+
+    /// <summary>
+    /// The <c>[INPUT] Name tail</c> sections of a seed config file, read with a minimal classic-format reader
+    /// (sections + <c>key value</c> lines) and <c>${VAR}</c> replaced from <paramref name="variables"/>.
+    /// </summary>
+    public static List<ConfigSection> TailInputsOf(string file, IReadOnlyDictionary<string, string> variables, params (string Key, string Value)[] extra)
+    {
+        var sections = new List<ConfigSection>();
+        List<ConfigEntry>? current = null;
+        var currentLine = 0;
+        var lineNo = 0;
+        void Close()
+        {
+            if (current is not null && current.Exists(e => e.Key.Equals("Name", StringComparison.OrdinalIgnoreCase) && e.Value == "tail"))
+            {
+                var extraLine = 10_000;
+                foreach (var (k, v) in extra)
+                {
+                    current.Add(new ConfigEntry(k, v, new ConfigLocation("(test)", extraLine++)));
+                }
+
+                sections.Add(new ConfigSection(SectionKind.Input, "INPUT", new ConfigLocation(file, currentLine), current));
+            }
+
+            current = null;
+        }
+
+        foreach (var raw in File.ReadAllLines(file))
+        {
+            lineNo++;
+            var text = raw.Trim();
+            if (text.Length == 0 || text.StartsWith('#'))
+            {
+                continue;
+            }
+
+            if (text.StartsWith('['))
+            {
+                Close();
+                if (text.Equals("[INPUT]", StringComparison.OrdinalIgnoreCase))
+                {
+                    current = new List<ConfigEntry>();
+                    currentLine = lineNo;
+                }
+
+                continue;
+            }
+
+            if (current is null)
+            {
+                continue;
+            }
+
+            var space = text.IndexOfAny([' ', '\t']);
+            var key = space < 0 ? text : text[..space];
+            var value = space < 0 ? string.Empty : text[space..].Trim();
+            foreach (var (name, v) in variables)
+            {
+                value = value.Replace("${" + name + "}", v, StringComparison.Ordinal);
+            }
+
+            current.Add(new ConfigEntry(key, value, new ConfigLocation(file, lineNo)));
+        }
+
+        Close();
+        return sections;
+    }
+}
+
+/// <summary>One decoded event: tag, time and the record as compact JSON with keys in msgpack order.</summary>
+internal sealed record DecodedEvent(string Tag, EventTime Time, string Json)
+{
+    public override string ToString() => $"{Tag} {Time.Seconds}.{Time.Nanoseconds:D9} {Json}";
+}
+
+internal static class Msgpack
+{
+    public static List<DecodedEvent> Decode(EventChunk chunk)
+    {
+        var list = new List<DecodedEvent>();
+        var reader = new EventReader(chunk.Events);
+        while (reader.TryRead(out var view))
+        {
+            list.Add(new DecodedEvent(chunk.Tag, view.Time, ToJson(view.Record)));
+        }
+
+        Assert.Equal(chunk.EventCount, list.Count);
+        return list;
+    }
+
+    public static string ToJson(ReadOnlyMemory<byte> msgpack)
+    {
+        var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            var reader = new MessagePackReader(msgpack);
+            Write(ref reader, json);
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static void Write(ref MessagePackReader reader, Utf8JsonWriter json)
+    {
+        switch (reader.NextMessagePackType)
+        {
+            case MessagePackType.Map:
+                var n = reader.ReadMapHeader();
+                json.WriteStartObject();
+                for (var i = 0; i < n; i++)
+                {
+                    json.WritePropertyName(reader.ReadString()!);
+                    Write(ref reader, json);
+                }
+
+                json.WriteEndObject();
+                break;
+            case MessagePackType.Array:
+                var m = reader.ReadArrayHeader();
+                json.WriteStartArray();
+                for (var i = 0; i < m; i++)
+                {
+                    Write(ref reader, json);
+                }
+
+                json.WriteEndArray();
+                break;
+            case MessagePackType.String:
+                json.WriteStringValue(reader.ReadString());
+                break;
+            case MessagePackType.Integer:
+                json.WriteNumberValue(reader.ReadInt64());
+                break;
+            case MessagePackType.Float:
+                json.WriteNumberValue(reader.ReadDouble());
+                break;
+            case MessagePackType.Boolean:
+                json.WriteBooleanValue(reader.ReadBoolean());
+                break;
+            case MessagePackType.Nil:
+                reader.ReadNil();
+                json.WriteNullValue();
+                break;
+            default:
+                throw new InvalidOperationException($"unexpected msgpack type {reader.NextMessagePackType}");
+        }
+    }
+}
+
+/// <summary>Runs a tail input and collects what it produces, acknowledging (or not) every chunk.</summary>
+internal sealed class TailHarness : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _run;
+    private readonly Task _consume;
+    private readonly object _gate = new();
+    private readonly List<DecodedEvent> _events = new();
+    private readonly List<TailChunk> _unacked = new();
+
+    public TailHarness(TailInput input, bool acknowledge = true)
+    {
+        Input = input;
+        AutoAcknowledge = acknowledge;
+        _run = Task.Run(() => input.RunAsync(_stop.Token));
+        _consume = Task.Run(ConsumeAsync);
+    }
+
+    public TailInput Input { get; }
+
+    public bool AutoAcknowledge { get; set; }
+
+    public List<DecodedEvent> Events
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return new List<DecodedEvent>(_events);
+            }
+        }
+    }
+
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _events.Count;
+            }
+        }
+    }
+
+    public static TailHarness Start(ConfigSection section, TailInputContext? context = null, bool acknowledge = true)
+    {
+        var diagnostics = new List<ConfigDiagnostic>();
+        var input = TailInput.FromSection(section, context ?? new TailInputContext(), diagnostics);
+        Assert.True(input is not null, "tail input not created: " + string.Join("; ", diagnostics));
+        return new TailHarness(input!, acknowledge);
+    }
+
+    /// <summary>Waits (bounded) until <paramref name="condition"/> holds.</summary>
+    public static Task WaitUntil(Func<bool> condition, string what, int seconds = 30) => WaitUntil(condition, () => what, seconds);
+
+    public static async Task WaitUntil(Func<bool> condition, Func<string> what, int seconds = 30)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"timed out after {seconds}s waiting for {what()}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    public Task WaitForCount(int count, int seconds = 30) =>
+        WaitUntil(() => Count >= count || ThrowIfFailed(), () => $"{count} records (have {Count})", seconds);
+
+    /// <summary>Surfaces a crash of the input loop or the consumer instead of timing out.</summary>
+    public bool ThrowIfFailed()
+    {
+        if (_run.IsFaulted)
+        {
+            throw new InvalidOperationException("tail input loop failed", _run.Exception);
+        }
+
+        if (_consume.IsFaulted)
+        {
+            throw new InvalidOperationException("consumer failed", _consume.Exception);
+        }
+
+        return false;
+    }
+
+    public void AcknowledgeHeld()
+    {
+        List<TailChunk> held;
+        lock (_gate)
+        {
+            held = new List<TailChunk>(_unacked);
+            _unacked.Clear();
+        }
+
+        foreach (var chunk in held)
+        {
+            chunk.Acknowledge();
+        }
+    }
+
+    /// <summary>Stops the input (as a crash or shutdown would: nothing more is acknowledged) and disposes it.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _run.WaitAsync(TimeSpan.FromSeconds(30));
+        await _consume.WaitAsync(TimeSpan.FromSeconds(30));
+        await Input.DisposeAsync();
+        _stop.Dispose();
+    }
+
+    private async Task ConsumeAsync()
+    {
+        await foreach (var chunk in Input.Chunks.ReadAllAsync())
+        {
+            var decoded = Msgpack.Decode(chunk.Chunk);
+            bool acknowledge;
+            lock (_gate)
+            {
+                _events.AddRange(decoded);
+                acknowledge = AutoAcknowledge;
+                if (!acknowledge)
+                {
+                    _unacked.Add(chunk);
+                }
+            }
+
+            if (acknowledge)
+            {
+                chunk.Acknowledge();
+            }
+        }
+    }
+}
