@@ -16,14 +16,14 @@ internal static class FilterFactory
         pluginName is not null && SupportedPlugins.Contains(pluginName.Trim().ToLowerInvariant());
 
     /// <summary>Creates the filter; <paramref name="instanceName"/> defaults to <c>Alias</c> or <c>name.index</c>.</summary>
-    /// <exception cref="FilterConfigurationException">Unknown plugin or a bad option; carries the location.</exception>
+    /// <exception cref="ConfigException">Unknown plugin or a bad option; carries the location.</exception>
     public static IFilter Create(ConfigSection section, int index = 0, string? instanceName = null)
     {
         ArgumentNullException.ThrowIfNull(section);
         var plugin = section.PluginName?.Trim().ToLowerInvariant();
         if (string.IsNullOrEmpty(plugin))
         {
-            throw new FilterConfigurationException(section.Location, "[FILTER] has no Name");
+            throw new ConfigException(section.Location, "[FILTER] has no Name");
         }
 
         var name = instanceName ?? section.Get("Alias") ?? $"{plugin}.{index}";
@@ -33,7 +33,7 @@ internal static class FilterFactory
             "modify" => ModifyFilter.Create(section, name),
             "nest" => NestFilter.Create(section, name),
             "record_modifier" => RecordModifierFilter.Create(section, name),
-            _ => throw new FilterConfigurationException(
+            _ => throw new ConfigException(
                 section.Find("Name")?.Location ?? section.Location,
                 $"filter plugin '{section.PluginName}' is not supported here (supported: {string.Join(", ", SupportedPlugins)})"),
         };
@@ -48,7 +48,7 @@ internal static class FilterFactory
             diagnostic = null;
             return true;
         }
-        catch (FilterConfigurationException ex)
+        catch (ConfigException ex)
         {
             filter = null;
             diagnostic = ex.ToDiagnostic();

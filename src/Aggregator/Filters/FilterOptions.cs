@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using Gateway.Engine.Config;
+using Gateway.Engine.Parsers;
 using Gateway.Engine.RecordAccessor;
 
 namespace Gateway.Aggregator.Filters;
@@ -16,9 +17,9 @@ internal static class FilterOptions
         || key.Equals("Alias", StringComparison.OrdinalIgnoreCase)
         || key.Equals("Log_Level", StringComparison.OrdinalIgnoreCase);
 
-    public static FilterConfigurationException Error(ConfigEntry entry, string message) => new(entry.Location, message);
+    public static ConfigException Error(ConfigEntry entry, string message) => new(entry.Location, message);
 
-    public static FilterConfigurationException Error(ConfigSection section, string message) => new(section.Location, message);
+    public static ConfigException Error(ConfigSection section, string message) => new(section.Location, message);
 
     /// <summary>Splits <c>FIRST rest of the value</c> at the first space (flb_utils_split with one split).</summary>
     public static bool TrySplitFirst(string value, out string first, out string rest)
@@ -105,17 +106,16 @@ internal static class FilterOptions
         return parts;
     }
 
+    /// <summary>Compiles a Fluent Bit (Onigmo syntax) regex, mapped to .NET by <see cref="OnigmoRegex"/>.</summary>
     public static Regex CompileRegex(ConfigEntry entry, string pattern)
     {
-        try
+        if (!OnigmoRegex.TryCompile(pattern, out var regex, out var error))
         {
-            // Compiled: patterns are built once at config load and run on every record.
-            return new Regex(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant);
+            throw Error(entry, $"{entry.Key}: invalid regular expression '{pattern}': {error}");
         }
-        catch (ArgumentException ex)
-        {
-            throw Error(entry, $"{entry.Key}: invalid regular expression '{pattern}': {ex.Message}");
-        }
+
+        // Compiled: built once at config load, run on every record.
+        return new Regex(regex!.ToString(), regex.Options | RegexOptions.Compiled, regex.MatchTimeout);
     }
 
     public static RecordAccessor ParseAccessor(ConfigEntry entry, string pattern)

@@ -3,7 +3,10 @@ using System.Text.RegularExpressions;
 
 namespace Gateway.Aggregator.Filters;
 
-/// <summary>Runs a .NET regex over UTF-8 bytes without allocating (decodes into stack or thread scratch).</summary>
+/// <summary>
+/// Runs a .NET regex over UTF-8 bytes without allocating (decodes into stack or thread scratch). A match that
+/// runs past the regex's timeout counts as no match, so one hostile line cannot stall the pipeline.
+/// </summary>
 internal static class Utf8Regex
 {
     private const int StackChars = 512;
@@ -17,7 +20,7 @@ internal static class Utf8Regex
         {
             Span<char> chars = stackalloc char[StackChars];
             var n = Encoding.UTF8.GetChars(utf8, chars);
-            return regex.IsMatch(chars[..n]);
+            return IsMatch(regex, chars[..n]);
         }
 
         var buffer = t_chars;
@@ -27,6 +30,18 @@ internal static class Utf8Regex
         }
 
         var count = Encoding.UTF8.GetChars(utf8, buffer);
-        return regex.IsMatch(buffer.AsSpan(0, count));
+        return IsMatch(regex, buffer.AsSpan(0, count));
+    }
+
+    private static bool IsMatch(Regex regex, ReadOnlySpan<char> text)
+    {
+        try
+        {
+            return regex.IsMatch(text);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return false;
+        }
     }
 }

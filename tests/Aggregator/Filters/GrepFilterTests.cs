@@ -1,4 +1,5 @@
 using Gateway.Aggregator.Filters;
+using Gateway.Engine.Config;
 using Gateway.Engine.Pipeline;
 using static Gateway.Aggregator.Tests.Filters.FilterHarness;
 
@@ -68,15 +69,15 @@ public sealed class GrepFilterTests
     [Fact]
     public void Bad_options_name_the_line()
     {
-        var ex = Assert.Throws<FilterConfigurationException>(() => Filter(("Name", "grep"), ("Regex", "onlykey")));
+        var ex = Assert.Throws<ConfigException>(() => Filter(("Name", "grep"), ("Regex", "onlykey")));
         Assert.Equal(3, ex.Location.Line);
-        ex = Assert.Throws<FilterConfigurationException>(() => Filter(("Name", "grep"), ("Match", "*"), ("Regex", "log (")));
+        ex = Assert.Throws<ConfigException>(() => Filter(("Name", "grep"), ("Match", "*"), ("Regex", "log (")));
         Assert.Equal(4, ex.Location.Line);
         Assert.Contains("invalid regular expression", ex.Message, StringComparison.Ordinal);
-        ex = Assert.Throws<FilterConfigurationException>(() => Filter(("Name", "grep"), ("Logical_Op", "AND"), ("Regex", "a x"), ("Exclude", "b y")));
+        ex = Assert.Throws<ConfigException>(() => Filter(("Name", "grep"), ("Logical_Op", "AND"), ("Regex", "a x"), ("Exclude", "b y")));
         Assert.Equal(5, ex.Location.Line);
-        ex = Assert.Throws<FilterConfigurationException>(() => Filter(("Name", "grep"), ("Regex", "$a['b' x")));
+        ex = Assert.Throws<ConfigException>(() => Filter(("Name", "grep"), ("Regex", "$a['b' x")));
         Assert.Contains("record accessor", ex.Message, StringComparison.Ordinal);
-        Assert.Throws<FilterConfigurationException>(() => Filter(("Name", "grep"), ("Regexp", "a x")));
+        Assert.Throws<ConfigException>(() => Filter(("Name", "grep"), ("Regexp", "a x")));
     }
 }

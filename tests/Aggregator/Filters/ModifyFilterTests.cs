@@ -1,4 +1,5 @@
 using Gateway.Aggregator.Filters;
+using Gateway.Engine.Config;
 using Gateway.Engine.Pipeline;
 using static Gateway.Aggregator.Tests.Filters.FilterHarness;
 
@@ -103,13 +104,13 @@ public sealed class ModifyFilterTests
     [Fact]
     public void Bad_options_are_reported_with_their_line()
     {
-        var ex = Assert.Throws<FilterConfigurationException>(() => Filter(("Name", "modify"), ("Rename", "onlyone")));
+        var ex = Assert.Throws<ConfigException>(() => Filter(("Name", "modify"), ("Rename", "onlyone")));
         Assert.Equal(3, ex.Location.Line);
-        ex = Assert.Throws<FilterConfigurationException>(() => Filter(("Name", "modify"), ("Add", "a b"), ("Explode", "a")));
+        ex = Assert.Throws<ConfigException>(() => Filter(("Name", "modify"), ("Add", "a b"), ("Explode", "a")));
         Assert.Equal(4, ex.Location.Line);
-        Assert.Throws<FilterConfigurationException>(() => Filter(("Name", "modify"), ("Condition", "Key_is_nice a")));
-        Assert.Throws<FilterConfigurationException>(() => Filter(("Name", "modify"), ("Condition", "Key_value_equals a")));
-        Assert.Throws<FilterConfigurationException>(() => Filter(("Name", "modify"), ("Remove_regex", "(")));
-        Assert.Throws<FilterConfigurationException>(() => Filter(("Name", "modify"), ("Set", "a \"unterminated")));
+        Assert.Throws<ConfigException>(() => Filter(("Name", "modify"), ("Condition", "Key_is_nice a")));
+        Assert.Throws<ConfigException>(() => Filter(("Name", "modify"), ("Condition", "Key_value_equals a")));
+        Assert.Throws<ConfigException>(() => Filter(("Name", "modify"), ("Remove_regex", "(")));
+        Assert.Throws<ConfigException>(() => Filter(("Name", "modify"), ("Set", "a \"unterminated")));
     }
 }

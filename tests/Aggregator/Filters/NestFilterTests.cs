@@ -1,4 +1,5 @@
 using Gateway.Aggregator.Filters;
+using Gateway.Engine.Config;
 using Gateway.Engine.Pipeline;
 using static Gateway.Aggregator.Tests.Filters.FilterHarness;
 
@@ -58,12 +59,12 @@ public sealed class NestFilterTests
     [Fact]
     public void Bad_options_are_reported_with_their_line()
     {
-        var ex = Assert.Throws<FilterConfigurationException>(() => Filter(("Name", "nest"), ("Operation", "flatten"), ("Nest_under", "x")));
+        var ex = Assert.Throws<ConfigException>(() => Filter(("Name", "nest"), ("Operation", "flatten"), ("Nest_under", "x")));
         Assert.Equal(3, ex.Location.Line);
-        ex = Assert.Throws<FilterConfigurationException>(() => Filter(("Name", "nest"), ("Operation", "lift"), ("Nested_under", "x"),
+        ex = Assert.Throws<ConfigException>(() => Filter(("Name", "nest"), ("Operation", "lift"), ("Nested_under", "x"),
             ("Add_prefix", "a"), ("Remove_prefix", "b")));
         Assert.Equal(6, ex.Location.Line);
-        Assert.Throws<FilterConfigurationException>(() => Filter(("Name", "nest"), ("Operation", "nest"), ("Wildcard", "a*")));
-        Assert.Throws<FilterConfigurationException>(() => Filter(("Name", "nest"), ("Operation", "lift"), ("Nested_under", "x"), ("Bogus", "1")));
+        Assert.Throws<ConfigException>(() => Filter(("Name", "nest"), ("Operation", "nest"), ("Wildcard", "a*")));
+        Assert.Throws<ConfigException>(() => Filter(("Name", "nest"), ("Operation", "lift"), ("Nested_under", "x"), ("Bogus", "1")));
     }
 }

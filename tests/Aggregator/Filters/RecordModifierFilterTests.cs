@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Gateway.Aggregator.Filters;
+using Gateway.Engine.Config;
 using Gateway.Engine.Pipeline;
 using static Gateway.Aggregator.Tests.Filters.FilterHarness;
 
@@ -58,10 +59,10 @@ public sealed class RecordModifierFilterTests
     [Fact]
     public void Bad_options_are_reported_with_their_line()
     {
-        var ex = Assert.Throws<FilterConfigurationException>(() => Filter(("Name", "record_modifier"), ("Record", "lonely")));
+        var ex = Assert.Throws<ConfigException>(() => Filter(("Name", "record_modifier"), ("Record", "lonely")));
         Assert.Equal(3, ex.Location.Line);
-        ex = Assert.Throws<FilterConfigurationException>(() => Filter(("Name", "record_modifier"), ("Remove_key", "a"), ("Allowlist_key", "b")));
+        ex = Assert.Throws<ConfigException>(() => Filter(("Name", "record_modifier"), ("Remove_key", "a"), ("Allowlist_key", "b")));
         Assert.Equal(4, ex.Location.Line);
-        Assert.Throws<FilterConfigurationException>(() => Filter(("Name", "record_modifier"), ("Remove_keys", "a")));
+        Assert.Throws<ConfigException>(() => Filter(("Name", "record_modifier"), ("Remove_keys", "a")));
     }
 }
