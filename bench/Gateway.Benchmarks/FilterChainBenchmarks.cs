@@ -57,7 +57,7 @@ public class FilterChainBenchmarks
         var filters = new List<(TagMatcher?, IFilter)>();
         for (var i = 0; i < sections.Length; i++)
         {
-            filters.Add((new TagMatcher("application.*", null), FilterFactory.Create(sections[i], i)));
+            filters.Add((new TagMatcher("application.*", null), FilterFactory.Create(sections[i])));
         }
 
         return new FilterChain(filters, NullLogger.Instance);

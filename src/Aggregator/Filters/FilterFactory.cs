@@ -12,12 +12,21 @@ internal static class FilterFactory
 {
     public static IReadOnlyList<string> SupportedPlugins { get; } = ["grep", "modify", "nest", "record_modifier"];
 
+    /// <summary>
+    /// For <c>AggregatorEngine.FromConfig</c>'s filter factory: builds the filters this folder implements and
+    /// returns null for other plugins (e.g. kubernetes), which another factory handles.
+    /// </summary>
+    public static IFilter? CreateIfSupported(ConfigSection section) => IsSupported(section.PluginName) ? Create(section) : null;
+
     public static bool IsSupported(string? pluginName) =>
         pluginName is not null && SupportedPlugins.Contains(pluginName.Trim().ToLowerInvariant());
 
-    /// <summary>Creates the filter; <paramref name="instanceName"/> defaults to <c>Alias</c> or <c>name.index</c>.</summary>
+    /// <summary>
+    /// Creates the filter. Its name (logs, metrics) is <paramref name="instanceName"/>, else <c>Alias</c>, else
+    /// the plugin and where it was configured, e.g. <c>grep (application-log.conf:29)</c>.
+    /// </summary>
     /// <exception cref="ConfigException">Unknown plugin or a bad option; carries the location.</exception>
-    public static IFilter Create(ConfigSection section, int index = 0, string? instanceName = null)
+    public static IFilter Create(ConfigSection section, string? instanceName = null)
     {
         ArgumentNullException.ThrowIfNull(section);
         var plugin = section.PluginName?.Trim().ToLowerInvariant();
@@ -26,7 +35,7 @@ internal static class FilterFactory
             throw new ConfigException(section.Location, "[FILTER] has no Name");
         }
 
-        var name = instanceName ?? section.Get("Alias") ?? $"{plugin}.{index}";
+        var name = instanceName ?? section.Get("Alias") ?? $"{plugin} ({section.Location})";
         return plugin switch
         {
             "grep" => GrepFilter.Create(section, name),
@@ -40,11 +49,11 @@ internal static class FilterFactory
     }
 
     /// <summary>As <see cref="Create"/>, reporting problems as a diagnostic instead of throwing.</summary>
-    public static bool TryCreate(ConfigSection section, int index, out IFilter? filter, out ConfigDiagnostic? diagnostic)
+    public static bool TryCreate(ConfigSection section, out IFilter? filter, out ConfigDiagnostic? diagnostic)
     {
         try
         {
-            filter = Create(section, index);
+            filter = Create(section);
             diagnostic = null;
             return true;
         }

@@ -44,6 +44,8 @@ internal abstract class RecordFilter : IFilter
         var copiedUpTo = 0; // bytes of the chunk already accounted for in the output
         var changed = false;
         var kept = 0;
+        var seen = 0;
+        var rewritten = 0;
         while (true)
         {
             var eventStart = reader.Offset;
@@ -52,6 +54,7 @@ internal abstract class RecordFilter : IFilter
                 break;
             }
 
+            seen++;
             scratch.Reset();
             RecordOutcome outcome;
             try
@@ -84,11 +87,13 @@ internal abstract class RecordFilter : IFilter
             }
 
             kept++;
+            rewritten++;
             var raw = view.Raw.Span;
             output.Write(raw[..(raw.Length - view.Record.Length)]);
             output.Write(scratch.WrittenSpan);
         }
 
+        FilterMetrics.Chunk(Name, seen, rewritten, seen - kept);
         if (!changed)
         {
             outputEventCount = chunk.EventCount;
