@@ -204,7 +204,7 @@ internal sealed class ModifyRule
                     }
                     else
                     {
-                        MsgpackCanonicalWriter.CopyValue(record, entry.KeyStart, output);
+                        RecordMap.CopyKey(record, entry, output);
                     }
 
                     RecordMap.CopyValue(record, entry, output);
@@ -257,13 +257,16 @@ internal sealed class ModifyRule
             {
                 var matches = Count(record, entries, _key);
                 MsgpackCanonicalWriter.WriteMapHeader(output, entries.Length - matches + 1);
+                var kept = new EntryRunCopier(record, output);
                 foreach (ref readonly var entry in entries)
                 {
                     if (!KeyIs(record, entry, _key))
                     {
-                        RecordMap.CopyEntry(record, entry, output);
+                        kept.Add(entry);
                     }
                 }
+
+                kept.Flush();
 
                 WriteKeyValue(output);
                 return true;
@@ -288,13 +291,16 @@ internal sealed class ModifyRule
                 }
 
                 MsgpackCanonicalWriter.WriteMapHeader(output, entries.Length - matches);
+                var kept = new EntryRunCopier(record, output);
                 foreach (ref readonly var entry in entries)
                 {
                     if (!Selects(record, entry))
                     {
-                        RecordMap.CopyEntry(record, entry, output);
+                        kept.Add(entry);
                     }
                 }
+
+                kept.Flush();
 
                 return true;
             }
@@ -339,9 +345,9 @@ internal sealed class ModifyRule
 
     private static void CopyAll(ReadOnlySpan<byte> record, ReadOnlySpan<MapEntry> entries, IBufferWriter<byte> output)
     {
-        foreach (ref readonly var entry in entries)
+        if (entries.Length > 0)
         {
-            RecordMap.CopyEntry(record, entry, output);
+            MsgpackCanonicalWriter.CopyRange(record, entries[0].KeyStart, entries[^1].End, output);
         }
     }
 

@@ -140,13 +140,16 @@ internal sealed class NestFilter : RecordFilter
         }
 
         MsgpackCanonicalWriter.WriteMapHeader(output, entries.Length - nested + 1);
+        var kept = new EntryRunCopier(record, output);
         foreach (ref readonly var entry in entries)
         {
             if (!IsToNest(record, entry))
             {
-                RecordMap.CopyEntry(record, entry, output);
+                kept.Add(entry);
             }
         }
+
+        kept.Flush();
 
         MsgpackCanonicalWriter.WriteString(output, _key);
         MsgpackCanonicalWriter.WriteMapHeader(output, nested);
@@ -182,13 +185,16 @@ internal sealed class NestFilter : RecordFilter
         }
 
         MsgpackCanonicalWriter.WriteMapHeader(output, entries.Length - lifted + liftedItems);
+        var kept = new EntryRunCopier(record, output);
         foreach (ref readonly var entry in entries)
         {
             if (!IsToLift(record, entry))
             {
-                RecordMap.CopyEntry(record, entry, output);
+                kept.Add(entry);
             }
         }
+
+        kept.Flush();
 
         var inner = RecordMap.SecondForThread();
         foreach (ref readonly var entry in entries)
@@ -249,7 +255,7 @@ internal sealed class NestFilter : RecordFilter
             return;
         }
 
-        MsgpackCanonicalWriter.CopyValue(record, entry.KeyStart, output);
+        RecordMap.CopyKey(record, entry, output);
     }
 
     private readonly record struct Wildcard(byte[] Text, bool IsPrefix);

@@ -39,27 +39,42 @@ internal abstract class RecordFilter : IFilter
     public FilterOutcome Filter(EventChunk chunk, IBufferWriter<byte> output, out int outputEventCount)
     {
         var scratch = t_record ??= new PooledByteBufferWriter(16 * 1024);
-        var events = chunk.Events;
-        var reader = new EventReader(events);
+        var events = chunk.Events.Span;
+        var cursor = new MsgpackCursor(events);
         var copiedUpTo = 0; // bytes of the chunk already accounted for in the output
         var changed = false;
         var kept = 0;
         var seen = 0;
         var rewritten = 0;
-        while (true)
+        while (!cursor.End)
         {
-            var eventStart = reader.Offset;
-            if (!reader.TryRead(out var view))
+            // The events were validated at ingest; this walk only needs the record's place: [header, {record}].
+            var eventStart = cursor.Position;
+            int recordStart;
+            try
             {
-                break;
+                var array = cursor.Read();
+                if (array.Kind != MsgpackKind.Array || array.Length != 2)
+                {
+                    throw new EventFormatException($"event at offset {eventStart} is not a [time, record] array");
+                }
+
+                cursor.Skip();
+                recordStart = cursor.Position;
+                cursor.Skip();
+            }
+            catch (MsgpackFormatException ex)
+            {
+                throw new EventFormatException($"event at offset {eventStart} is malformed: {ex.Message}", ex);
             }
 
+            var eventEnd = cursor.Position;
             seen++;
             scratch.Reset();
             RecordOutcome outcome;
             try
             {
-                outcome = Process(chunk.Tag, view.Record.Span, scratch);
+                outcome = Process(chunk.Tag, events[recordStart..eventEnd], scratch);
             }
             catch (MsgpackFormatException ex)
             {
@@ -77,10 +92,10 @@ internal abstract class RecordFilter : IFilter
             // Flush the untouched run before this event as one block.
             if (eventStart > copiedUpTo)
             {
-                output.Write(events.Span[copiedUpTo..eventStart]);
+                output.Write(events[copiedUpTo..eventStart]);
             }
 
-            copiedUpTo = reader.Offset;
+            copiedUpTo = eventEnd;
             if (outcome == RecordOutcome.Dropped)
             {
                 continue;
@@ -88,8 +103,7 @@ internal abstract class RecordFilter : IFilter
 
             kept++;
             rewritten++;
-            var raw = view.Raw.Span;
-            output.Write(raw[..(raw.Length - view.Record.Length)]);
+            output.Write(events[eventStart..recordStart]); // time and metadata bytes as they were
             output.Write(scratch.WrittenSpan);
         }
 
@@ -102,7 +116,7 @@ internal abstract class RecordFilter : IFilter
 
         if (events.Length > copiedUpTo)
         {
-            output.Write(events.Span[copiedUpTo..]);
+            output.Write(events[copiedUpTo..]);
         }
 
         outputEventCount = kept;

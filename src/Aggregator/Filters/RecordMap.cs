@@ -120,12 +120,54 @@ internal sealed class RecordMap
         entry.HasTextKey ? buffer.Slice(entry.KeyOffset, entry.KeyLength) : default;
 
     /// <summary>Re-packs one key/value pair as msgpack-c would.</summary>
-    public static void CopyEntry(ReadOnlySpan<byte> buffer, in MapEntry entry, IBufferWriter<byte> output)
-    {
-        MsgpackCanonicalWriter.CopyValue(buffer, entry.KeyStart, output);
-        MsgpackCanonicalWriter.CopyValue(buffer, entry.ValueStart, output);
-    }
+    public static void CopyEntry(ReadOnlySpan<byte> buffer, in MapEntry entry, IBufferWriter<byte> output) =>
+        MsgpackCanonicalWriter.CopyRange(buffer, entry.KeyStart, entry.End, output);
 
     public static void CopyValue(ReadOnlySpan<byte> buffer, in MapEntry entry, IBufferWriter<byte> output) =>
-        MsgpackCanonicalWriter.CopyValue(buffer, entry.ValueStart, output);
+        MsgpackCanonicalWriter.CopyRange(buffer, entry.ValueStart, entry.End, output);
+
+    public static void CopyKey(ReadOnlySpan<byte> buffer, in MapEntry entry, IBufferWriter<byte> output) =>
+        MsgpackCanonicalWriter.CopyRange(buffer, entry.KeyStart, entry.ValueStart, output);
+}
+
+/// <summary>
+/// Collects kept map entries that sit next to each other in the source record and copies each run in one
+/// <see cref="MsgpackCanonicalWriter.CopyRange"/> call. Call <see cref="Flush"/> before writing anything else.
+/// </summary>
+internal ref struct EntryRunCopier
+{
+    private readonly ReadOnlySpan<byte> _buffer;
+    private readonly IBufferWriter<byte> _output;
+    private int _start;
+    private int _end;
+
+    public EntryRunCopier(ReadOnlySpan<byte> buffer, IBufferWriter<byte> output)
+    {
+        _buffer = buffer;
+        _output = output;
+        _start = -1;
+        _end = -1;
+    }
+
+    public void Add(in MapEntry entry)
+    {
+        if (_start >= 0 && entry.KeyStart == _end)
+        {
+            _end = entry.End;
+            return;
+        }
+
+        Flush();
+        _start = entry.KeyStart;
+        _end = entry.End;
+    }
+
+    public void Flush()
+    {
+        if (_start >= 0)
+        {
+            MsgpackCanonicalWriter.CopyRange(_buffer, _start, _end, _output);
+            _start = -1;
+        }
+    }
 }

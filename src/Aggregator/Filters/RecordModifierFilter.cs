@@ -110,13 +110,16 @@ internal sealed class RecordModifierFilter : RecordFilter
         }
 
         MsgpackCanonicalWriter.WriteMapHeader(newRecord, size);
+        var kept = new EntryRunCopier(record, newRecord);
         foreach (ref readonly var entry in entries)
         {
             if (removed == 0 || !IsRemoved(record, entry))
             {
-                RecordMap.CopyEntry(record, entry, newRecord);
+                kept.Add(entry);
             }
         }
+
+        kept.Flush();
 
         foreach (var (key, value) in _records)
         {

@@ -137,6 +137,27 @@ public sealed class SeedChainTests
         Assert.Equal(Time, second.Time);
     }
 
+    [Theory]
+    [InlineData(new byte[] { 0xd1, 0x01, 0x2c }, new byte[] { 0xcd, 0x01, 0x2c })] // 300 as int16 -> uint16
+    [InlineData(new byte[] { 0xd3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, new byte[] { 0xff })] // -1 as int64
+    [InlineData(new byte[] { 0xc7, 0x08, 0x00, 1, 2, 3, 4, 5, 6, 7, 8 }, new byte[] { 0xd7, 0x00, 1, 2, 3, 4, 5, 6, 7, 8 })] // ext8 -> fixext8
+    [InlineData(new byte[] { 0xdc, 0x00, 0x01, 0xc0 }, new byte[] { 0x91, 0xc0 })] // array16 of one -> fixarray
+    public void Non_canonical_values_are_repacked_only_when_the_record_changes(byte[] value, byte[] packed)
+    {
+        byte[] record = [0x81, 0xa1, (byte)'a', .. value];
+        var buffer = new ArrayBufferWriter<byte>();
+        var writer = new MessagePackWriter(buffer);
+        EventWriter.WriteEvent(ref writer, Time, record);
+        writer.Flush();
+        var chunk = new EventChunk("t", buffer.WrittenMemory.ToArray(), 1);
+
+        Assert.Equal(FilterOutcome.NotTouched, Outcome(Filter(("Name", "modify"), ("Add", "a again")), chunk));
+        var result = Run(chunk, Filter(("Name", "modify"), ("Add", "b c")));
+        var reader = new EventReader(result.Events);
+        Assert.True(reader.TryRead(out var view));
+        Assert.Equal([0x82, 0xa1, (byte)'a', .. packed, 0xa1, (byte)'b', 0xa1, (byte)'c'], view.Record.ToArray());
+    }
+
     [Fact]
     public void Canonical_packing_matches_the_test_encoder_for_every_value_kind()
     {
