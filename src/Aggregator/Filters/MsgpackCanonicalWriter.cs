@@ -49,7 +49,7 @@ internal static class MsgpackCanonicalWriter
             return;
         }
 
-        if (IsCanonical(buffer, start, end))
+        if (MsgpackWalker.IsCanonical(buffer, start, end))
         {
             output.Write(buffer[start..end]);
             return;
@@ -61,46 +61,6 @@ internal static class MsgpackCanonicalWriter
             CopyValue(ref cursor, output);
         }
     }
-
-    /// <summary>True when every value in the range is encoded exactly as msgpack-c would pack it.</summary>
-    public static bool IsCanonical(ReadOnlySpan<byte> buffer, int start, int end)
-    {
-        var cursor = new MsgpackCursor(buffer, start);
-        while (cursor.Position < end)
-        {
-            var at = cursor.Position;
-            var token = cursor.Read();
-            var used = cursor.Position - at;
-            var first = buffer[at];
-            var canonical = token.Kind switch
-            {
-                MsgpackKind.PositiveInteger => used == UnsignedSize(token.UInt64) && (first <= 0x7f || first is >= 0xcc and <= 0xcf),
-                MsgpackKind.NegativeInteger => used == NegativeSize(token.Int64) && (first >= 0xe0 || first is >= 0xd0 and <= 0xd3),
-                MsgpackKind.String => used - token.Length == StringHeaderSize(token.Length),
-                MsgpackKind.Binary => used - token.Length == BinaryHeaderSize(token.Length),
-                MsgpackKind.Extension => used - token.Length == ExtensionHeaderSize(token.Length),
-                MsgpackKind.Array or MsgpackKind.Map => used == (token.Length < 16 ? 1 : token.Length <= ushort.MaxValue ? 3 : 5),
-                _ => true, // nil, booleans and floats have one encoding each (float32 stays float32)
-            };
-
-            if (!canonical)
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    private static int UnsignedSize(ulong value) => value < 128 ? 1 : value <= byte.MaxValue ? 2 : value <= ushort.MaxValue ? 3 : value <= uint.MaxValue ? 5 : 9;
-
-    private static int NegativeSize(long value) => value >= -32 ? 1 : value >= sbyte.MinValue ? 2 : value >= short.MinValue ? 3 : value >= int.MinValue ? 5 : 9;
-
-    private static int StringHeaderSize(int length) => length < 32 ? 1 : length <= byte.MaxValue ? 2 : length <= ushort.MaxValue ? 3 : 5;
-
-    private static int BinaryHeaderSize(int length) => length <= byte.MaxValue ? 2 : length <= ushort.MaxValue ? 3 : 5;
-
-    private static int ExtensionHeaderSize(int length) => length is 1 or 2 or 4 or 8 or 16 ? 2 : length <= byte.MaxValue ? 3 : length <= ushort.MaxValue ? 4 : 6;
 
     public static void WriteMapHeader(IBufferWriter<byte> output, int count) => WriteContainerHeader(output, count, 0x80, 0xde);
 

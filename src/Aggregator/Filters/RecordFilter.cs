@@ -59,9 +59,8 @@ internal abstract class RecordFilter : IFilter
                     throw new EventFormatException($"event at offset {eventStart} is not a [time, record] array");
                 }
 
-                cursor.Skip();
-                recordStart = cursor.Position;
-                cursor.Skip();
+                recordStart = MsgpackWalker.Skip(events, cursor.Position);
+                cursor = new MsgpackCursor(events, MsgpackWalker.Skip(events, recordStart));
             }
             catch (MsgpackFormatException ex)
             {

@@ -92,8 +92,7 @@ internal sealed class RecordMap
             entry.KeyBoolean = key.Boolean;
             if (key.Kind is MsgpackKind.Map or MsgpackKind.Array)
             {
-                cursor = new MsgpackCursor(buffer, entry.KeyStart);
-                cursor.Skip();
+                cursor = new MsgpackCursor(buffer, MsgpackWalker.Skip(buffer, entry.KeyStart));
             }
 
             entry.ValueStart = cursor.Position;
@@ -105,8 +104,7 @@ internal sealed class RecordMap
             entry.ValueBoolean = value.Boolean;
             if (value.Kind is MsgpackKind.Map or MsgpackKind.Array)
             {
-                cursor = new MsgpackCursor(buffer, entry.ValueStart);
-                cursor.Skip();
+                cursor = new MsgpackCursor(buffer, MsgpackWalker.Skip(buffer, entry.ValueStart));
             }
 
             entry.End = cursor.Position;
