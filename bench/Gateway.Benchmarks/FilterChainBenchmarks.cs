@@ -75,7 +75,7 @@ public class FilterChainBenchmarks
     }
 
     /// <summary>Records as the kubernetes filter leaves them (Merge_Log On, Annotations On, Labels Off).</summary>
-    internal static ReadOnlyMemory<byte> EnrichedEvents(int count)
+    public static ReadOnlyMemory<byte> EnrichedEvents(int count)
     {
         var output = new ArrayBufferWriter<byte>(count * 768);
         var writer = new MessagePackWriter(output);

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text.RegularExpressions;
 using Gateway.Engine.Config;
 using Gateway.Engine.Json;
 using Gateway.Engine.RecordAccessor;
@@ -84,7 +83,7 @@ internal sealed class GrepFilter : RecordFilter
             }
 
             var accessor = FilterOptions.ParseAccessor(entry, field.StartsWith('$') ? field : "$" + field);
-            rules.Add(new GrepRule(accessor, FilterOptions.CompileRegex(entry, pattern), exclude));
+            rules.Add(new GrepRule(accessor, ValuePattern.Create(entry, pattern), exclude));
         }
 
         return new GrepFilter(name, [.. rules], op);
@@ -137,22 +136,22 @@ internal sealed class GrepFilter : RecordFilter
 
     private sealed class GrepRule
     {
-        public GrepRule(RecordAccessor accessor, Regex regex, bool exclude)
+        public GrepRule(RecordAccessor accessor, ValuePattern pattern, bool exclude)
         {
             Accessor = accessor;
-            Regex = regex;
+            Pattern = pattern;
             Exclude = exclude;
         }
 
         public RecordAccessor Accessor { get; }
 
-        public Regex Regex { get; }
+        public ValuePattern Pattern { get; }
 
         public bool Exclude { get; }
 
         public bool Matches(ReadOnlySpan<byte> record) =>
             Accessor.TryGetValue(record, out var value)
             && value.Kind == MsgpackKind.String
-            && Utf8Regex.IsMatch(Regex, value.Payload(record));
+            && Pattern.IsMatch(value.Payload(record));
     }
 }

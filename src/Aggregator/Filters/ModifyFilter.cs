@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text;
-using System.Text.RegularExpressions;
 using Gateway.Engine.Config;
 using Gateway.Engine.Json;
 using Gateway.Engine.RecordAccessor;
@@ -119,9 +118,9 @@ internal sealed class ModifyRule
     private readonly ModifyRuleKind _kind;
     private readonly byte[] _key;
     private readonly byte[] _value;
-    private readonly Regex? _keyRegex;
+    private readonly ValuePattern? _keyRegex;
 
-    private ModifyRule(ModifyRuleKind kind, byte[] key, byte[] value, Regex? keyRegex)
+    private ModifyRule(ModifyRuleKind kind, byte[] key, byte[] value, ValuePattern? keyRegex)
     {
         _kind = kind;
         _key = key;
@@ -160,7 +159,7 @@ internal sealed class ModifyRule
             throw FilterOptions.Error(entry, $"{entry.Key}: empty key");
         }
 
-        var regex = spec.Kind == ModifyRuleKind.RemoveRegex ? FilterOptions.CompileRegex(entry, args[0]) : null;
+        var regex = spec.Kind == ModifyRuleKind.RemoveRegex ? ValuePattern.Create(entry, args[0]) : null;
         return new ModifyRule(spec.Kind, Encoding.UTF8.GetBytes(args[0]), Encoding.UTF8.GetBytes(args[^1]), regex);
     }
 
@@ -402,11 +401,11 @@ internal sealed class ModifyCondition
 {
     private readonly ModifyConditionKind _kind;
     private readonly RecordAccessor? _key;
-    private readonly Regex? _keyRegex;
+    private readonly ValuePattern? _keyRegex;
     private readonly byte[] _value;
-    private readonly Regex? _valueRegex;
+    private readonly ValuePattern? _valueRegex;
 
-    private ModifyCondition(ModifyConditionKind kind, RecordAccessor? key, Regex? keyRegex, byte[] value, Regex? valueRegex)
+    private ModifyCondition(ModifyConditionKind kind, RecordAccessor? key, ValuePattern? keyRegex, byte[] value, ValuePattern? valueRegex)
     {
         _kind = kind;
         _key = key;
@@ -448,9 +447,9 @@ internal sealed class ModifyCondition
         return new ModifyCondition(
             kind,
             keyIsRegex ? null : FilterOptions.ParseAccessor(entry, args[1]),
-            keyIsRegex ? FilterOptions.CompileRegex(entry, args[1]) : null,
+            keyIsRegex ? ValuePattern.Create(entry, args[1]) : null,
             Encoding.UTF8.GetBytes(value),
-            valueIsRegex ? FilterOptions.CompileRegex(entry, value) : null);
+            valueIsRegex ? ValuePattern.Create(entry, value) : null);
     }
 
     public bool IsMet(ReadOnlySpan<byte> record)
@@ -515,24 +514,24 @@ internal sealed class ModifyCondition
 /// <summary>modify.c's helper_msgpack_object_matches_regex: strings, and booleans as "true"/"false".</summary>
 internal static class ModifyMatch
 {
-    public static bool KeyMatches(ReadOnlySpan<byte> record, in MapEntry entry, Regex regex) => entry.KeyKind switch
+    public static bool KeyMatches(ReadOnlySpan<byte> record, in MapEntry entry, ValuePattern regex) => entry.KeyKind switch
     {
-        MsgpackKind.String => Utf8Regex.IsMatch(regex, record.Slice(entry.KeyOffset, entry.KeyLength)),
-        MsgpackKind.Boolean => Utf8Regex.IsMatch(regex, entry.KeyBoolean ? "true"u8 : "false"u8),
+        MsgpackKind.String => regex.IsMatch(record.Slice(entry.KeyOffset, entry.KeyLength)),
+        MsgpackKind.Boolean => regex.IsMatch(entry.KeyBoolean ? "true"u8 : "false"u8),
         _ => false,
     };
 
-    public static bool ValueMatches(ReadOnlySpan<byte> record, in MapEntry entry, Regex regex) => entry.ValueKind switch
+    public static bool ValueMatches(ReadOnlySpan<byte> record, in MapEntry entry, ValuePattern regex) => entry.ValueKind switch
     {
-        MsgpackKind.String => Utf8Regex.IsMatch(regex, record.Slice(entry.ValueOffset, entry.ValueLength)),
-        MsgpackKind.Boolean => Utf8Regex.IsMatch(regex, entry.ValueBoolean ? "true"u8 : "false"u8),
+        MsgpackKind.String => regex.IsMatch(record.Slice(entry.ValueOffset, entry.ValueLength)),
+        MsgpackKind.Boolean => regex.IsMatch(entry.ValueBoolean ? "true"u8 : "false"u8),
         _ => false,
     };
 
-    public static bool ValueMatches(ReadOnlySpan<byte> record, in MsgpackValueRef value, Regex regex) => value.Kind switch
+    public static bool ValueMatches(ReadOnlySpan<byte> record, in MsgpackValueRef value, ValuePattern regex) => value.Kind switch
     {
-        MsgpackKind.String => Utf8Regex.IsMatch(regex, value.Payload(record)),
-        MsgpackKind.Boolean => Utf8Regex.IsMatch(regex, value.Token.Boolean ? "true"u8 : "false"u8),
+        MsgpackKind.String => regex.IsMatch(value.Payload(record)),
+        MsgpackKind.Boolean => regex.IsMatch(value.Token.Boolean ? "true"u8 : "false"u8),
         _ => false,
     };
 }

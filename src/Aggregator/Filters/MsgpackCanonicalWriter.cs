@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using Gateway.Engine.Json;
+using Gateway.Engine.RecordAccessor;
 
 namespace Gateway.Aggregator.Filters;
 

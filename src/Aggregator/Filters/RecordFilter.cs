@@ -1,5 +1,6 @@
 using System.Buffers;
 using Gateway.Engine.Json;
+using Gateway.Engine.RecordAccessor;
 using Gateway.Engine.Pipeline;
 using Gateway.Engine.Records;
 

@@ -67,6 +67,17 @@ public sealed class GrepFilterTests
     }
 
     [Fact]
+    public void Plain_text_patterns_mean_contains_and_regex_syntax_is_onigmo()
+    {
+        var contains = Filter(("Name", "grep"), ("Regex", "msg kube-system"));
+        AssertRecords(Run(Chunk("{\"msg\":\"in kube-system now\"}", "{\"msg\":\"kube-public\"}"), contains), "{\"msg\":\"in kube-system now\"}");
+        var anchored = Filter(("Name", "grep"), ("Regex", "msg ^end$"));
+        AssertRecords(Run(Chunk("{\"msg\":\"start\\nend\"}", "{\"msg\":\"endless\"}"), anchored), "{\"msg\":\"start\\nend\"}");
+        var delimited = Filter(("Name", "grep"), ("Regex", "msg /ERROR/i"));
+        AssertRecords(Run(Chunk("{\"msg\":\"an error\"}", "{\"msg\":\"fine\"}"), delimited), "{\"msg\":\"an error\"}");
+    }
+
+    [Fact]
     public void Bad_options_name_the_line()
     {
         var ex = Assert.Throws<ConfigException>(() => Filter(("Name", "grep"), ("Regex", "onlykey")));

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Gateway.Aggregator.Filters;
 using Gateway.Engine.Json;
+using Gateway.Engine.RecordAccessor;
 
 namespace Gateway.Aggregator.Tests.Filters;
 

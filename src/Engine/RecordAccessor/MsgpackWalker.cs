@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using Gateway.Engine.Json;
 
-namespace Gateway.Aggregator.Filters;
+namespace Gateway.Engine.RecordAccessor;
 
 /// <summary>
 /// The filters' inner loop: steps over msgpack values by their header bytes alone (no token decoding), and can
