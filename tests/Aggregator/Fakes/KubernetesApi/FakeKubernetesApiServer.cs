@@ -89,6 +89,17 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     public void PutPodJson(string json) => PutPod(JsonNode.Parse(json)!.AsObject());
 
+    /// <summary>Adds a pod that a GET finds but no watch has been told about yet (a watch event still in flight).</summary>
+    public void PutPodWithoutEvent(JsonObject pod)
+    {
+        lock (_gate)
+        {
+            var meta = pod["metadata"]!.AsObject();
+            meta["resourceVersion"] = (++_resourceVersion).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            _stores["pods"].Items[$"{meta["namespace"]}/{meta["name"]}"] = pod;
+        }
+    }
+
     public void DeletePod(string ns, string name) => Delete("pods", $"{ns}/{name}");
 
     public void PutNamespace(JsonObject ns) => Put("namespaces", ns);
