@@ -81,20 +81,23 @@ internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
             KubernetesFilterLog.OptionsReplacedByWatch(logger, name, string.Join(", ", options.IgnoredKeys));
         }
 
+        var token = new KubernetesTokenFileProvider(options.TokenFile, options.TokenTtl, clock, logger, name);
         var config = new KubernetesClientConfiguration
         {
             Host = options.KubeUrl,
             SkipTlsVerify = !options.TlsVerify,
-            TokenProvider = new KubernetesTokenFileProvider(options.TokenFile, options.TokenTtl, clock, logger, name),
+            TokenProvider = token,
         };
+        System.Security.Cryptography.X509Certificates.X509Certificate2Collection? authorities = null;
         if (url.Scheme == Uri.UriSchemeHttps && File.Exists(options.CaFile))
         {
-            var authorities = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+            authorities = [];
             authorities.ImportFromPemFile(options.CaFile);
             config.SslCaCerts = authorities;
         }
 
-        var source = new KubernetesMetadataSource(name, options, new k8s.Kubernetes(config), clock, logger);
+        var reader = new KubernetesPodReader(url, token, authorities, !options.TlsVerify);
+        var source = new KubernetesMetadataSource(name, options, new k8s.Kubernetes(config), reader, clock, logger);
         if (options.PreloadCacheDir is { } dir)
         {
             Preload(source, dir, logger, name);
@@ -210,8 +213,7 @@ internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
             }
         }
 
-        var lookup = _source.FetchMissingAsync(info.NamespaceName, info.PodName);
-        return lookup.Wait(MissLookupWait) ? lookup.Result : null;
+        return _source.FetchMissing(info.NamespaceName, info.PodName, MissLookupWait);
     }
 
     private static IRecordParser? RequireParser(ConfigSection section, string key, string? name, ParserRegistry parsers)

@@ -25,6 +25,7 @@ internal sealed class KubernetesMetadataSource : IAsyncDisposable
     private readonly string _name;
     private readonly KubernetesFilterOptions _options;
     private readonly IKubernetes _client;
+    private readonly KubernetesPodReader _podReader;
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
     private readonly WatchRetryPolicy _retry;
@@ -37,8 +38,9 @@ internal sealed class KubernetesMetadataSource : IAsyncDisposable
     private Task _pods = Task.CompletedTask;
     private Task _namespacesLoop = Task.CompletedTask;
 
-    public KubernetesMetadataSource(string name, KubernetesFilterOptions options, IKubernetes client, TimeProvider clock, ILogger logger)
+    public KubernetesMetadataSource(string name, KubernetesFilterOptions options, IKubernetes client, KubernetesPodReader podReader, TimeProvider clock, ILogger logger)
     {
+        _podReader = podReader;
         _name = name;
         _options = options;
         _client = client;
@@ -80,72 +82,65 @@ internal sealed class KubernetesMetadataSource : IAsyncDisposable
     }
 
     /// <summary>
-    /// For a pod the store lacks: one GET, shared by concurrent callers for the same pod, skipped while the pod
-    /// was recently unknown or the rate limit is exhausted. Null when the pod stays unknown.
+    /// For a pod the store lacks: one GET, shared by concurrent callers for the same pod (they wait for the first
+    /// caller's answer, at most <paramref name="wait"/>), skipped while the pod was recently unknown or the rate
+    /// limit is exhausted. Null when the pod stays unknown.
     /// </summary>
-    public Task<PodMetadata?> FetchMissingAsync(string namespaceName, string podName)
+    public PodMetadata? FetchMissing(string namespaceName, string podName, TimeSpan wait)
     {
         var key = PodMetadata.KeyOf(namespaceName, podName);
         if (_inflightGets.TryGetValue(key, out var inflight))
         {
-            return inflight;
+            return inflight.Wait(wait) ? inflight.Result : null;
         }
 
         if (_recentMisses.TryGetValue(key, out var missedAt) && _clock.GetElapsedTime(missedAt) < MissRetryInterval)
         {
-            return Task.FromResult<PodMetadata?>(null);
+            return null;
         }
 
         if (!_lookupLimiter.TryAcquire())
         {
-            return Task.FromResult<PodMetadata?>(null);
+            return null;
         }
 
         var created = new TaskCompletionSource<PodMetadata?>(TaskCreationOptions.RunContinuationsAsynchronously);
         var winner = _inflightGets.GetOrAdd(key, created.Task);
         if (winner != created.Task)
         {
-            return winner;
+            return winner.Wait(wait) ? winner.Result : null;
         }
 
-        _ = Task.Run(async () =>
+        PodMetadata? result = null;
+        try
         {
-            PodMetadata? result = null;
-            try
+            s_podGets.Add(1);
+            if (_podReader.Read(namespaceName, podName) is { } pod && PodMetadata.FromPod(pod, _options) is { } meta)
             {
-                s_podGets.Add(1);
-                var pod = await _client.CoreV1.ReadNamespacedPodAsync(podName, namespaceName, cancellationToken: _stop.Token).ConfigureAwait(false);
-                result = PodMetadata.FromPod(pod, _options);
-                if (result is not null)
-                {
-                    Store.AddIfAbsent(result);
-                    result = Store.Find(key) ?? result;
-                }
+                Store.AddIfAbsent(meta);
+                result = Store.Find(key) ?? meta;
             }
-            catch (HttpOperationException ex) when (ex.Response?.StatusCode == HttpStatusCode.NotFound)
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or TaskCanceledException or System.Text.Json.JsonException)
+        {
+            KubernetesFilterLog.PodGetFailed(_logger, ex, _name, key);
+        }
+        finally
+        {
+            if (result is null)
             {
-                // Unknown to the API as well: remember that for a while.
+                _recentMisses[key] = _clock.GetTimestamp();
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            else
             {
-                KubernetesFilterLog.PodGetFailed(_logger, ex, _name, key);
+                _recentMisses.TryRemove(key, out _);
             }
-            finally
-            {
-                if (result is null)
-                {
-                    _recentMisses[key] = _clock.GetTimestamp();
-                }
-                else
-                {
-                    _recentMisses.TryRemove(key, out _);
-                }
 
-                _inflightGets.TryRemove(key, out _);
-                created.TrySetResult(result);
-            }
-        });
-        return created.Task;
+            _inflightGets.TryRemove(key, out _);
+            created.TrySetResult(result);
+        }
+
+        return result;
     }
 
     private async Task RunAsync(
@@ -332,6 +327,7 @@ internal sealed class KubernetesMetadataSource : IAsyncDisposable
         }
 
         _client.Dispose();
+        _podReader.Dispose();
         _stop.Dispose();
     }
 }

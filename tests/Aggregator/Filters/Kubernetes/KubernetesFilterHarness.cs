@@ -78,6 +78,7 @@ internal sealed class KubernetesFilterHarness : IAsyncDisposable
         var filter = KubernetesFilter.Create(section, parsers, NullLoggerFactory.Instance, clock ?? TimeProvider.System);
         var harness = new KubernetesFilterHarness(server, filter, tokenFile);
         await filter.Source.PodsSynced.WaitAsync(TimeSpan.FromSeconds(30));
+        await WaitUntilAsync(() => server.ActivePodWatches == 1, "the pod watch to open");
         return harness;
     }
 
