@@ -4,7 +4,7 @@ using MessagePack;
 namespace Gateway.Shipper.Tests.Fakes;
 
 /// <summary>A decoded event for assertions: time, and the record's keys in order with their values as text.</summary>
-internal sealed record DecodedEvent(EventTime Time, IReadOnlyList<KeyValuePair<string, object?>> Fields)
+internal sealed record DecodedRecord(EventTime Time, IReadOnlyList<KeyValuePair<string, object?>> Fields)
 {
     public object? this[string key]
     {
@@ -38,14 +38,14 @@ internal sealed record DecodedEvent(EventTime Time, IReadOnlyList<KeyValuePair<s
 
 internal static class MsgpackRecords
 {
-    public static List<DecodedEvent> Decode(ReadOnlyMemory<byte> events)
+    public static List<DecodedRecord> Decode(ReadOnlyMemory<byte> events)
     {
-        var result = new List<DecodedEvent>();
+        var result = new List<DecodedRecord>();
         var reader = new EventReader(events);
         while (reader.TryRead(out var view))
         {
             var record = new MessagePackReader(view.Record);
-            result.Add(new DecodedEvent(view.Time, ReadMap(ref record)));
+            result.Add(new DecodedRecord(view.Time, ReadMap(ref record)));
         }
 
         if (!reader.End)

@@ -83,7 +83,7 @@ public sealed class JournalEntryEncoderTests
         Assert.True(encoder.TryEncode(Encoding.UTF8.GetBytes(line), buffer, out var error), error);
     }
 
-    private static (DecodedEvent Event, JournalEntryEncoder Encoder) EncodeOne(string line, SystemdInputOptions options)
+    private static (DecodedRecord Event, JournalEntryEncoder Encoder) EncodeOne(string line, SystemdInputOptions options)
     {
         var encoder = new JournalEntryEncoder(options, TimeProvider.System);
         using var buffer = new JournalBatchBuffer();
@@ -91,7 +91,7 @@ public sealed class JournalEntryEncoderTests
         return (Assert.Single(MsgpackRecords.Decode(buffer.WrittenSpan.ToArray())), encoder);
     }
 
-    private static string[] Keys(DecodedEvent ev)
+    private static string[] Keys(DecodedRecord ev)
     {
         var keys = new string[ev.Fields.Count];
         for (var i = 0; i < keys.Length; i++)

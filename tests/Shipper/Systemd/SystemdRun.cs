@@ -41,9 +41,9 @@ internal sealed class SystemdRun : IAsyncDisposable
         return run;
     }
 
-    public List<(string Tag, DecodedEvent Event)> Events()
+    public List<(string Tag, DecodedRecord Event)> Events()
     {
-        var result = new List<(string, DecodedEvent)>();
+        var result = new List<(string, DecodedRecord)>();
         foreach (var chunk in Chunks)
         {
             foreach (var ev in MsgpackRecords.Decode(chunk.Chunk.Events))
