@@ -158,6 +158,47 @@ public sealed class SystemdJournalTests : IDisposable
         Assert.Equal(["new"], run.Messages());
     }
 
+    [Fact]
+    public async Task And_filter_type_requires_every_field_to_match()
+    {
+        _journal.Write(
+        [
+            JournalTestEntry.Unit(T0 + 1, "kubelet.service", "k-info"),
+            JournalTestEntry.Unit(T0 + 2, "kubelet.service", "k-err", ("PRIORITY", "3")),
+            JournalTestEntry.Unit(T0 + 3, "containerd.service", "c-err", ("PRIORITY", "3")),
+        ]);
+
+        // PRIORITY is written twice for the error entries (6 from Unit(), then 3): an entry matches if any value does.
+        var options = new SystemdInputOptions
+        {
+            Path = _journal.JournalPath,
+            Tag = "host.*",
+            Filters = ["_SYSTEMD_UNIT=kubelet.service", "PRIORITY=3"],
+            FilterType = SystemdFilterType.And,
+        };
+        await using var run = SystemdRun.Start(options, autoAck: true);
+        await run.WaitForMessageAsync("k-err");
+        _journal.Write([JournalTestEntry.Unit(T0 + 4, "kubelet.service", "k-err-2", ("PRIORITY", "3"))]);
+        await run.WaitForMessageAsync("k-err-2");
+        await run.StopAsync();
+
+        Assert.Equal(["k-err", "k-err-2"], run.Messages());
+        Assert.Equal("host.kubelet.service", run.Events()[0].Tag);
+        Assert.Equal(new List<object?> { "6", "3" }, run.Events()[0].Event["PRIORITY"]);
+    }
+
+    [Fact]
+    public async Task Without_tag_the_instance_name_is_the_tag_and_entries_without_unit_are_kept()
+    {
+        _journal.Write([JournalTestEntry.Unit(T0 + 1, null, "kernel says hi")]);
+        var options = new SystemdInputOptions { Path = _journal.JournalPath };
+        await using var run = SystemdRun.Start(options, autoAck: true);
+        await run.WaitForMessageAsync("kernel says hi");
+        await run.StopAsync();
+
+        Assert.Equal("systemd.0", run.Events()[0].Tag);
+    }
+
     private SystemdInputOptions Options(bool db = false, int maxEntries = SystemdInputOptions.DefaultMaxEntries, bool readFromTail = false) => new()
     {
         Path = _journal.JournalPath,

@@ -62,6 +62,7 @@ public sealed class SystemdInput : IAsyncDisposable
     private readonly JournalEntryEncoder _encoder;
     private readonly JournalBatchBuffer _batch = new();
     private readonly List<SystemdChunk> _ready = new();
+    private readonly string _tag;
     private readonly bool _dynamicTag;
     private byte[] _batchUnit = new byte[256];
     private int _batchUnitLength = -1;
@@ -89,8 +90,9 @@ public sealed class SystemdInput : IAsyncDisposable
 
         _tracker = new JournalCursorTracker(_store);
         _encoder = new JournalEntryEncoder(options, _context.Time);
-        _dynamicTag = options.Tag.Contains('*', StringComparison.Ordinal);
-        _batchTag = options.Tag;
+        _tag = options.Tag ?? _context.Name;
+        _dynamicTag = _tag.Contains('*', StringComparison.Ordinal);
+        _batchTag = _tag;
         _chunks = Channel.CreateBounded<SystemdChunk>(new BoundedChannelOptions(Math.Max(1, _context.ChunkQueueCapacity))
         {
             SingleWriter = true,
@@ -378,7 +380,7 @@ public sealed class SystemdInput : IAsyncDisposable
                 }
 
                 _batchUnitLength = Copy(ref _batchUnit, unit);
-                _batchTag = ComposeTag(_options.Tag, unit);
+                _batchTag = ComposeTag(_tag, unit);
             }
         }
 

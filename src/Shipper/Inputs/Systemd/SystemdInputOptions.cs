@@ -43,8 +43,11 @@ public sealed class SystemdInputOptions
     /// <summary>The journal directory (<c>--directory</c>); null reads the local journal as journalctl does.</summary>
     public string? Path { get; init; }
 
-    /// <summary>The tag; a <c>*</c> is replaced by the entry's <c>_SYSTEMD_UNIT</c> (or <c>unknown</c>).</summary>
-    public string Tag { get; init; } = "systemd.0";
+    /// <summary>
+    /// The tag; a <c>*</c> is replaced by the entry's <c>_SYSTEMD_UNIT</c> (or <c>unknown</c>). Null: the instance
+    /// name, as Fluent Bit tags an input without <c>Tag</c>.
+    /// </summary>
+    public string? Tag { get; init; }
 
     /// <summary><c>FIELD=VALUE</c> matches, in configuration order.</summary>
     public IReadOnlyList<string> Filters { get; init; } = [];
@@ -180,7 +183,7 @@ public sealed class SystemdInputOptions
         var options = new SystemdInputOptions
         {
             Path = NonEmpty(section.Get("Path")),
-            Tag = NonEmpty(section.Get("Tag")) ?? "systemd.0",
+            Tag = NonEmpty(section.Get("Tag")),
             Filters = filters,
             FilterType = filterType,
             DbPath = NonEmpty(section.Get("DB")),
