@@ -77,7 +77,8 @@ internal sealed class AwsJsonClient : IDisposable
     private long _requestsSent;
 
     /// <summary>Sends one operation. <paramref name="body"/> is the JSON request body.</summary>
-    public async Task<AwsJsonResponse> SendAsync(string operation, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    /// <param name="extraHeader">One more signed header (lower-case name), e.g. CloudWatch's <c>x-amzn-logs-format</c>.</param>
+    public async Task<AwsJsonResponse> SendAsync(string operation, ReadOnlyMemory<byte> body, CancellationToken cancellationToken, KeyValuePair<string, string>? extraHeader = null)
     {
         await _concurrency.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -94,7 +95,7 @@ internal sealed class AwsJsonClient : IDisposable
                 return new AwsJsonResponse(0, [], "CredentialsUnavailable", ex.Message, AwsErrorKind.Auth);
             }
 
-            using var request = BuildRequest(operation, body, credentials);
+            using var request = BuildRequest(operation, body, credentials, extraHeader);
             try
             {
                 using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
@@ -117,7 +118,7 @@ internal sealed class AwsJsonClient : IDisposable
         }
     }
 
-    private HttpRequestMessage BuildRequest(string operation, ReadOnlyMemory<byte> body, ImmutableCredentials credentials)
+    private HttpRequestMessage BuildRequest(string operation, ReadOnlyMemory<byte> body, ImmutableCredentials credentials, KeyValuePair<string, string>? extraHeader)
     {
         var now = _time.GetUtcNow().UtcDateTime;
         var target = _settings.TargetPrefix + "." + operation;
@@ -133,6 +134,11 @@ internal sealed class AwsJsonClient : IDisposable
             signed[AwsSigV4.TokenHeader] = credentials.Token;
         }
 
+        if (extraHeader is { } extra)
+        {
+            signed[extra.Key] = extra.Value;
+        }
+
         var authorization = AwsSigV4.Sign(credentials, _settings.Region, _settings.SigningService, now, _endpoint.AbsolutePath, signed, body.Span);
         var request = new HttpRequestMessage(HttpMethod.Post, _endpoint)
         {
@@ -145,6 +151,11 @@ internal sealed class AwsJsonClient : IDisposable
         if (credentials.UseToken)
         {
             request.Headers.TryAddWithoutValidation("X-Amz-Security-Token", credentials.Token);
+        }
+
+        if (extraHeader is { } header)
+        {
+            request.Headers.TryAddWithoutValidation(header.Key, header.Value);
         }
 
         request.Headers.TryAddWithoutValidation("Authorization", authorization);

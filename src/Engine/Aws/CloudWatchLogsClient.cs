@@ -68,13 +68,16 @@ internal sealed class CloudWatchLogsClient : ICloudWatchLogsClient
     public const string TargetPrefix = "Logs_20140328";
 
     private readonly AwsJsonClient _client;
+    private readonly KeyValuePair<string, string>? _logFormatHeader;
 
-    public CloudWatchLogsClient(AwsJsonClient client)
+    /// <param name="logFormat">Sent as <c>x-amzn-logs-format</c> with PutLogEvents (e.g. <c>json/emf</c>), as Fluent Bit does.</param>
+    public CloudWatchLogsClient(AwsJsonClient client, string? logFormat = null)
     {
         _client = client;
+        _logFormatHeader = string.IsNullOrEmpty(logFormat) ? null : new KeyValuePair<string, string>("x-amzn-logs-format", logFormat);
     }
 
-    public static CloudWatchLogsClient Create(string region, Uri? endpoint, AWSCredentials credentials, string? extraUserAgent = null, int maxConcurrency = 8, TimeProvider? time = null) =>
+    public static CloudWatchLogsClient Create(string region, Uri? endpoint, AWSCredentials credentials, string? extraUserAgent = null, int maxConcurrency = 8, TimeProvider? time = null, string? logFormat = null) =>
         new(new AwsJsonClient(
             new AwsJsonClientSettings
             {
@@ -86,7 +89,7 @@ internal sealed class CloudWatchLogsClient : ICloudWatchLogsClient
                 MaxConcurrency = maxConcurrency,
             },
             credentials,
-            time));
+            time), logFormat);
 
     public AwsJsonClient Transport => _client;
 
@@ -179,7 +182,7 @@ internal sealed class CloudWatchLogsClient : ICloudWatchLogsClient
                 json.WriteEndObject();
             }
 
-            var response = await _client.SendAsync("PutLogEvents", writer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            var response = await _client.SendAsync("PutLogEvents", writer.WrittenMemory, cancellationToken, _logFormatHeader).ConfigureAwait(false);
             return new PutLogEventsResult(response, response.IsSuccess ? ParseRejected(response.Body) : RejectedLogEventsInfo.None);
         }
         finally
