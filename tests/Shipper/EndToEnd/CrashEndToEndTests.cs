@@ -48,33 +48,56 @@ public sealed class CrashEndToEndTests(ITestOutputHelper output) : IDisposable
         await using var shipper = ShipperProcess.Start(configPath, $"127.0.0.1:{forwardPort}", _node.ShipperEnvironment);
         var logPath = Path.Combine(_node.VarLog, "containers", ContainerLog);
 
-        using (var writer = new DockerLogWriter(logPath))
+        // The container writes steadily (100 lines every 50 ms) while the processes are killed; each round releases
+        // a tenth of the lines (about 3 s of writing) so that writing goes on through all the kills.
+        using var writer = new DockerLogWriter(logPath);
+        var budget = 0;
+        var writing = Task.Run(async () =>
         {
-            var batch = TotalLines / ShipperKills;
-            for (var kill = 0; kill < ShipperKills; kill++)
+            while (writer.Written < TotalLines)
             {
-                writer.WriteLines(batch / 2);
-                var landed = CountLines(_node.OutDir);
-                await WaitUntilAsync(() => CountLines(_node.OutDir) > landed, TimeSpan.FromSeconds(20));
-                writer.WriteLines(batch - (batch / 2));
-
-                // Mid-stream: the second half of the batch is being read and sent as the shipper dies.
-                await Task.Delay(Random.Shared.Next(20, 200));
-                await shipper.KillAsync();
-                if (kill is 2 or 5 or 8)
+                var allowed = Volatile.Read(ref budget) - writer.Written;
+                if (allowed > 0)
                 {
-                    await aggregator.KillAsync();
-                    aggregator.Restart();
-                    await aggregator.WaitReadyAsync();
+                    writer.WriteLines(Math.Min(100, allowed));
                 }
 
-                shipper.Restart();
+                await Task.Delay(50);
+            }
+        });
+        var clock = Stopwatch.StartNew();
+
+        var killedMidStream = 0;
+        for (var kill = 0; kill < ShipperKills; kill++)
+        {
+            Volatile.Write(ref budget, (kill + 1) * (TotalLines / ShipperKills));
+            var landed = CountLines(_node.OutDir);
+            // Kill once this round's lines have started landing (the shipper is up and sending), in a random
+            // moment of the next few hundred milliseconds, while the container is still writing.
+            await WaitUntilAsync(() => CountLines(_node.OutDir) > landed, TimeSpan.FromSeconds(20));
+            await Task.Delay(Random.Shared.Next(0, 300));
+            if (writer.Written < Volatile.Read(ref budget))
+            {
+                killedMidStream++;
             }
 
-            Assert.Equal(TotalLines, writer.Written);
+            await shipper.KillAsync();
+            if (kill is 2 or 5 or 8)
+            {
+                await aggregator.KillAsync();
+                aggregator.Restart();
+                await aggregator.WaitReadyAsync();
+            }
+
+            shipper.Restart();
+            output.WriteLine($"{clock.Elapsed}: kill {kill + 1} done, {writer.Written} lines written");
         }
 
+        await writing.WaitAsync(TimeSpan.FromSeconds(90));
+        Assert.Equal(TotalLines, writer.Written);
+
         var records = await OutFileRecords.WaitForAsync(_node.OutDir, Tag, TotalLines, TimeSpan.FromSeconds(90));
+        output.WriteLine($"{clock.Elapsed}: {records.Count} records in the output");
         var seen = new int[TotalLines + 1];
         foreach (var record in records)
         {
@@ -105,7 +128,7 @@ public sealed class CrashEndToEndTests(ITestOutputHelper output) : IDisposable
         }
 
         var summary = $"{records.Count} records, {missing.Count} lines missing (first: {string.Join(",", missing.Take(10))}), " +
-            $"{duplicated} duplicates in {duplicateRuns} runs after {ShipperKills} shipper and {AggregatorKills} aggregator kills";
+            $"{duplicated} duplicates in {duplicateRuns} runs after {ShipperKills} shipper ({killedMidStream} while lines were still on their way) and {AggregatorKills} aggregator kills";
         output.WriteLine(summary);
         Assert.True(missing.Count == 0, $"{summary}\nshipper log:\n{Tail(shipper.Log)}\naggregator log:\n{Tail(aggregator.Log)}");
 
@@ -114,6 +137,7 @@ public sealed class CrashEndToEndTests(ITestOutputHelper output) : IDisposable
         // the unacknowledged window (Mem_Buf_Limit) — never a scattered line here and there.
         Assert.True(duplicateRuns <= (ShipperKills + AggregatorKills) * 32, summary);
         Assert.True(duplicated <= (ShipperKills + AggregatorKills) * 2 * 1024 * 1024 / 60, summary);
+        Assert.True(killedMidStream >= ShipperKills / 2, summary);
         Assert.Equal(0, await shipper.TerminateAsync());
     }
 
