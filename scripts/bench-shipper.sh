@@ -5,13 +5,14 @@
 # gateway_shipper_records_acked_total on /metrics), and reports the shipper's lines per CPU-second (utime+stime from
 # /proc/<pid>/stat, from process start to the last ack) and its peak RSS (VmHWM). Two variants: plain tail (the
 # line under `log`) and `multiline.parser docker, cri`.
-# Usage: scripts/bench-shipper.sh [lines=1000000]
+# Usage: scripts/bench-shipper.sh [lines=1000000] [mem_buf_limit=5MB]
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 
 lines="${1:-1000000}"
+mem_buf_limit="${2:-5MB}"
 forward_port="${BENCH_FORWARD_PORT:-24250}"
 aggregator_http="${BENCH_AGGREGATOR_HTTP_PORT:-2040}"
 shipper_http="${BENCH_SHIPPER_HTTP_PORT:-2041}"
@@ -89,7 +90,7 @@ run_variant() {
     Tag               app.*
     Path              ${work}/logs/*.log
     DB                ${work}/tail.db
-    Mem_Buf_Limit     10MB
+    Mem_Buf_Limit     ${mem_buf_limit}
     Read_from_Head    On
     Refresh_Interval  1
 ${parser_line}

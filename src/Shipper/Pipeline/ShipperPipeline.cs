@@ -18,6 +18,12 @@ namespace Gateway.Shipper.Pipeline;
 /// </summary>
 internal sealed class ShipperPipeline : IAsyncDisposable
 {
+    /// <summary>
+    /// Chunks on the wire awaiting their ack. A few keep a local link busy; each one is a second copy of up to
+    /// 512 KiB of events (the encoded message) on top of the input's, so more only costs node memory.
+    /// </summary>
+    private const int MaxInFlightChunks = 8;
+
     private readonly List<(string Name, TailInput Input)> _tailInputs = [];
     private readonly List<(string Name, SystemdInput Input)> _systemdInputs = [];
     private readonly List<AwsFilter> _awsFilters = [];
@@ -149,7 +155,8 @@ internal sealed class ShipperPipeline : IAsyncDisposable
             client.SendAsync,
             new NodeFilterChain(filters, logger),
             logger,
-            senders: Math.Max(1, forward.MaxInFlightChunks / 2));
+            senders: forward.MaxInFlightChunks,
+            queueCapacity: forward.MaxInFlightChunks);
         pipeline._http = ShipperHttpServer.FromConfig(document, factory.CreateLogger("Gateway.Shipper.Http"), diagnostics);
         return pipeline;
     }
@@ -290,7 +297,14 @@ internal sealed class ShipperPipeline : IAsyncDisposable
                 endpoints[i] = new ForwardEndpoint(context.Aggregators[i].Host, context.Aggregators[i].Port);
             }
 
-            return new ForwardClientOptions { Endpoints = endpoints, Name = "shipper", RequireAck = true, SelfHostname = nodeName };
+            return new ForwardClientOptions
+            {
+                Endpoints = endpoints,
+                Name = "shipper",
+                RequireAck = true,
+                SelfHostname = nodeName,
+                MaxInFlightChunks = MaxInFlightChunks,
+            };
         }
 
         if (plan.ForwardOutput is not { } section)
@@ -343,6 +357,7 @@ internal sealed class ShipperPipeline : IAsyncDisposable
             SelfHostname = section.Find("self_hostname") is null ? nodeName : client.SelfHostname,
             Username = client.Username,
             Password = client.Password,
+            MaxInFlightChunks = MaxInFlightChunks,
         };
     }
 
