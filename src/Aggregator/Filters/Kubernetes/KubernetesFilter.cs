@@ -27,6 +27,12 @@ internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
 
     private const int MaxCachedTags = 16_384;
 
+    private static readonly System.Diagnostics.Metrics.Meter s_meter = new("Gateway");
+    private static readonly System.Diagnostics.Metrics.Counter<long> s_recordsIn = s_meter.CreateCounter<long>("gateway.kubernetes.records_in", description: "Records seen by kubernetes filters");
+    private static readonly System.Diagnostics.Metrics.Counter<long> s_recordsEnriched = s_meter.CreateCounter<long>("gateway.kubernetes.records_enriched", description: "Records given pod metadata");
+    private static readonly System.Diagnostics.Metrics.Counter<long> s_recordsExcluded = s_meter.CreateCounter<long>("gateway.kubernetes.records_excluded", description: "Records dropped by fluentbit.io/exclude annotations");
+    private static readonly System.Diagnostics.Metrics.Counter<long> s_recordsWithoutMetadata = s_meter.CreateCounter<long>("gateway.kubernetes.records_without_metadata", description: "Records passed on untouched: tag not a container log, or pod unknown");
+
     private readonly KubernetesFilterOptions _options;
     private readonly ParserRegistry _parsers;
     private readonly KubernetesMetadataSource _source;
@@ -110,19 +116,16 @@ internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
     public FilterOutcome Filter(EventChunk chunk, IBufferWriter<byte> output, out int outputEventCount)
     {
         outputEventCount = 0;
+        s_recordsIn.Add(chunk.EventCount);
         var state = GetTagState(chunk.Tag);
-        if (state.Tag is null)
-        {
-            return FilterOutcome.NotTouched;
-        }
-
-        var meta = Resolve(state, chunk.Tag);
+        var meta = state.Tag is null ? null : Resolve(state, chunk.Tag);
         if (meta is null)
         {
+            s_recordsWithoutMetadata.Add(chunk.EventCount);
             return FilterOutcome.NotTouched;
         }
 
-        var namespaceMap = _options.NamespaceMetadata ? _source.FindNamespace(state.Tag.NamespaceName)?.MapMsgpack : null;
+        var namespaceMap = _options.NamespaceMetadata ? _source.FindNamespace(state.Tag!.NamespaceName)?.MapMsgpack : null;
         var writer = new MessagePackWriter(output);
         var reader = new EventReader(chunk.Events);
         var written = 0;
@@ -136,6 +139,12 @@ internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
 
         writer.Flush();
         outputEventCount = written;
+        s_recordsEnriched.Add(written);
+        if (written < chunk.EventCount)
+        {
+            s_recordsExcluded.Add(chunk.EventCount - written);
+        }
+
         return FilterOutcome.Modified;
     }
 
