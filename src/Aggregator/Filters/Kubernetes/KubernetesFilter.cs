@@ -19,8 +19,6 @@ namespace Gateway.Aggregator.Filters.Kubernetes;
 /// </summary>
 internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
 {
-    /// <summary>How long the first chunks wait for the initial pod list before going on without it.</summary>
-    internal static readonly TimeSpan InitialSyncWait = TimeSpan.FromSeconds(10);
 
     /// <summary>How long a chunk of an unknown pod waits for the single GET that looks it up.</summary>
     internal static readonly TimeSpan MissLookupWait = TimeSpan.FromSeconds(5);
@@ -41,7 +39,7 @@ internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, TagState> _tags = new(StringComparer.Ordinal);
-    private int _initialSyncReported;
+    private int _initialWaitOver;
 
     private KubernetesFilter(string name, KubernetesFilterOptions options, ParserRegistry parsers, KubernetesMetadataSource source, IRecordParser? regexParser, IRecordParser? mergeParser, TimeProvider clock, ILogger logger)
     {
@@ -58,6 +56,9 @@ internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
     public string Name { get; }
 
     internal KubernetesFilterOptions Options => _options;
+
+    /// <summary>How long the first chunks wait for the initial pod list before going on without it (once).</summary>
+    internal TimeSpan InitialSyncWait { get; set; } = TimeSpan.FromSeconds(10);
 
     internal KubernetesMetadataSource Source => _source;
 
@@ -209,9 +210,10 @@ internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
     {
         // Lines read before the first list completes should not all go out bare: wait for it, bounded. The filter
         // interface is synchronous, as Fluent Bit's filter callback (which blocks on its HTTP request) is.
-        if (!_source.PodsSynced.IsCompleted)
+        // Only the first chunks wait: when the API server is unreachable, later chunks must not each stall.
+        if (!_source.PodsSynced.IsCompleted && Volatile.Read(ref _initialWaitOver) == 0)
         {
-            if (!_source.PodsSynced.Wait(InitialSyncWait) && Interlocked.Exchange(ref _initialSyncReported, 1) == 0)
+            if (!_source.PodsSynced.Wait(InitialSyncWait) && Interlocked.Exchange(ref _initialWaitOver, 1) == 0)
             {
                 KubernetesFilterLog.InitialSyncTimedOut(_logger, Name, InitialSyncWait);
             }

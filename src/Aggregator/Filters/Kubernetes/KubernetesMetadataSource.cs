@@ -76,7 +76,7 @@ internal sealed class KubernetesMetadataSource : IAsyncDisposable
         {
             if (PodMetadata.FromPod(pod, _options) is { } meta)
             {
-                Store.AddIfAbsent(meta);
+                Store.AddIfAbsent(meta.AsPreloaded());
             }
         }
     }
