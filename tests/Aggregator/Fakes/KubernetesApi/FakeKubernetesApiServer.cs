@@ -71,11 +71,20 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     /// <summary>All requests, for assertions like "one list + one watch, not one per pod".</summary>
     public List<string> RequestLog { get; } = [];
 
-    public static async Task<FakeKubernetesApiServer> StartAsync(string token = "test-token")
+    /// <param name="serverCertificate">Serve https with this certificate (and its private key) instead of http.</param>
+    public static async Task<FakeKubernetesApiServer> StartAsync(string token = "test-token", System.Security.Cryptography.X509Certificates.X509Certificate2? serverCertificate = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http1));
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o =>
+        {
+            o.Protocols = HttpProtocols.Http1;
+            if (serverCertificate is not null)
+            {
+                o.UseHttps(serverCertificate);
+            }
+        }));
         var app = builder.Build();
         var server = new FakeKubernetesApiServer(app, token);
         app.Run(server.HandleAsync);

@@ -49,3 +49,54 @@ public sealed class KubernetesFilterResilienceTests
         Assert.Equal(0, h.Server.PodGetRequests);
     }
 }
+
+public sealed class KubernetesFilterTlsTests
+{
+    [Fact]
+    public async Task Https_with_the_Kube_CA_File_authority_serves_the_watch_and_the_miss_GET()
+    {
+        using var authorityKey = System.Security.Cryptography.RSA.Create(2048);
+        var authorityRequest = new System.Security.Cryptography.X509Certificates.CertificateRequest(
+            new System.Security.Cryptography.X509Certificates.X500DistinguishedName("CN=test-cluster-ca"), authorityKey, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        authorityRequest.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509BasicConstraintsExtension(true, false, 0, true));
+        authorityRequest.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509KeyUsageExtension(
+            System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.KeyCertSign | System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.CrlSign, true));
+        using var authority = authorityRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+
+        using var serverKey = System.Security.Cryptography.RSA.Create(2048);
+        var serverRequest = new System.Security.Cryptography.X509Certificates.CertificateRequest(
+            new System.Security.Cryptography.X509Certificates.X500DistinguishedName("CN=kubernetes"), serverKey, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+        names.AddIpAddress(System.Net.IPAddress.Loopback);
+        serverRequest.CertificateExtensions.Add(names.Build());
+        serverRequest.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509EnhancedKeyUsageExtension(
+            [new System.Security.Cryptography.Oid("1.3.6.1.5.5.7.3.1")], false));
+        using var issued = serverRequest.Create(authority, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddHours(12), [1, 2, 3, 4]);
+        using var withKey = System.Security.Cryptography.X509Certificates.RSACertificateExtensions.CopyWithPrivateKey(issued, serverKey);
+        using var serverCertificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12(
+            withKey.Export(System.Security.Cryptography.X509Certificates.X509ContentType.Pkcs12), null);
+
+        var caFile = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(caFile, authority.ExportCertificatePem());
+            var id = KubernetesFilterHarness.ContainerId(8);
+            await using var h = await KubernetesFilterHarness.StartAsync(
+                "Kube_CA_File " + caFile,
+                s => s.PutPod(KubernetesFilterHarness.Pod("secure", "listed-1", "node-a", "uid-l", "app", id)),
+                serverCertificate: serverCertificate);
+            Assert.StartsWith("https://", h.Server.Url, StringComparison.Ordinal);
+
+            Assert.NotNull(h.Run("kube.var.log.containers.listed-1_secure_app-" + id + ".log", KubernetesFilterHarness.Events(("a", "stdout")), 1));
+
+            h.Server.PutPodWithoutEvent(KubernetesFilterHarness.Pod("secure", "got-1", "node-b", "uid-g", "app", id));
+            var line = Assert.Single(h.Run("kube.var.log.containers.got-1_secure_app-" + id + ".log", KubernetesFilterHarness.Events(("b", "stdout")), 1)!);
+            Assert.Contains("\"host\":\"node-b\"", line, StringComparison.Ordinal);
+            Assert.Equal(1, h.Server.PodGetRequests);
+        }
+        finally
+        {
+            File.Delete(caFile);
+        }
+    }
+}
