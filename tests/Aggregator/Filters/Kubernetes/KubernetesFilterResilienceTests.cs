@@ -100,3 +100,28 @@ public sealed class KubernetesFilterTlsTests
         }
     }
 }
+
+public sealed class KubernetesFilterFactoryTests
+{
+    [Fact]
+    public async Task The_filter_factory_builds_kubernetes_when_given_the_parsers_and_loggers()
+    {
+        var document = ClassicConfigReader.Parse("""
+            [FILTER]
+                Name     kubernetes
+                Alias    k8s-app
+                Match    kube.*
+                Kube_URL http://127.0.0.1:1
+            """, "factory.conf");
+        var section = document.Sections.Single(s => s.Kind == SectionKind.Filter);
+        var services = new Gateway.Aggregator.Filters.FilterServices(ParserRegistry.FromConfig(document), NullLoggerFactory.Instance, TimeProvider.System);
+
+        var filter = Assert.IsType<KubernetesFilter>(Gateway.Aggregator.Filters.FilterFactory.CreateIfSupported(section, services));
+        await filter.DisposeAsync();
+
+        Assert.Equal("k8s-app", filter.Name);
+        Assert.Null(Gateway.Aggregator.Filters.FilterFactory.CreateIfSupported(section));
+        var ex = Assert.Throws<ConfigException>(() => Gateway.Aggregator.Filters.FilterFactory.Create(section));
+        Assert.StartsWith("factory.conf:1: ", ex.Message, StringComparison.Ordinal);
+    }
+}
