@@ -57,6 +57,17 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     public int UnexpectedRequests => Volatile.Read(ref _otherRequests);
 
+    public long LastResourceVersion
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _resourceVersion;
+            }
+        }
+    }
+
     public int ActivePodWatches
     {
         get
@@ -121,6 +132,18 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             foreach (var watcher in _watchers)
             {
                 watcher.Lines.Writer.TryComplete();
+            }
+        }
+    }
+
+    /// <summary>Breaks every open watch connection mid-stream (a reset, not a clean end).</summary>
+    public void AbortWatches()
+    {
+        lock (_gate)
+        {
+            foreach (var watcher in _watchers)
+            {
+                watcher.Context?.Abort();
             }
         }
     }
@@ -283,7 +306,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     private async Task WatchAsync(HttpContext context, string resource, string resourceVersion)
     {
-        var watcher = new Watcher(resource);
+        var watcher = new Watcher(resource) { Context = context };
         lock (_gate)
         {
             var from = long.TryParse(resourceVersion, out var rv) ? rv : _resourceVersion;
@@ -369,5 +392,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         public string Resource { get; } = resource;
 
         public Channel<string> Lines { get; } = Channel.CreateUnbounded<string>();
+
+        public HttpContext? Context { get; init; }
     }
 }
