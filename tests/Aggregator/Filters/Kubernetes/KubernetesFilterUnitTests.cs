@@ -220,6 +220,50 @@ public sealed class KubernetesFilterUnitTests
         return GC.GetAllocatedBytesForCurrentThread() - before;
     }
 
+    [Fact]
+    public void The_token_file_is_read_again_after_Kube_Token_TTL()
+    {
+        var clock = new FakeTimeProvider();
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(path, "first\n");
+            var provider = new KubernetesTokenFileProvider(path, TimeSpan.FromSeconds(600), clock, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, "k");
+            Assert.Equal("Bearer first", provider.GetAuthenticationHeaderAsync(default).Result.ToString());
+
+            File.WriteAllText(path, "rotated");
+            clock.Advance(TimeSpan.FromSeconds(599));
+            Assert.Equal("Bearer first", provider.GetAuthenticationHeaderAsync(default).Result.ToString());
+            clock.Advance(TimeSpan.FromSeconds(2));
+            Assert.Equal("Bearer rotated", provider.GetAuthenticationHeaderAsync(default).Result.ToString());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task Event_metadata_of_the_v2_format_is_kept()
+    {
+        var id = KubernetesFilterHarness.ContainerId(4);
+        await using var h = await KubernetesFilterHarness.StartAsync(
+            string.Empty, s => s.PutPod(KubernetesFilterHarness.Pod("shop", "meta-1", "node-a", "uid-m", "app", id)));
+        var buffer = new ArrayBufferWriter<byte>();
+        var writer = new MessagePack.MessagePackWriter(buffer);
+        EventWriter.WriteEventV2(ref writer, new EventTime(1_700_000_000, 5), [0x81, 0xA1, (byte)'k', 0x01], [0x81, 0xA3, (byte)'l', (byte)'o', (byte)'g', 0xA1, (byte)'x']);
+        writer.Flush();
+        var output = new ArrayBufferWriter<byte>();
+
+        h.Filter.Filter(new EventChunk("kube.var.log.containers.meta-1_shop_app-" + id + ".log", buffer.WrittenMemory, 1), output, out var count);
+
+        Assert.Equal(1, count);
+        var reader = new EventReader(output.WrittenMemory);
+        Assert.True(reader.TryRead(out var view));
+        Assert.Equal(new EventTime(1_700_000_000, 5), view.Time);
+        Assert.Equal(new byte[] { 0x81, 0xA1, (byte)'k', 0x01 }, view.Metadata.ToArray());
+    }
+
     private static k8s.Models.V1Pod V1Pod(string name, string uid) => new()
     {
         Metadata = new k8s.Models.V1ObjectMeta { Name = name, NamespaceProperty = "ns", Uid = uid },
