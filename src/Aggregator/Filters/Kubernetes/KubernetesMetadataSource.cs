@@ -162,12 +162,31 @@ internal sealed class KubernetesMetadataSource : IAsyncDisposable
                 }
 
                 Exception? streamError = null;
+                var delivered = false;
+                var started = _clock.GetTimestamp();
                 s_watches.Add(1);
 
                 // Each applied event advances the version, so a stream that breaks mid-way resumes after the
                 // last event it delivered rather than replaying (or, if that is compacted, re-listing).
-                await watch(resourceVersion ?? string.Empty, e => streamError = e, v => resourceVersion = v, cancellationToken).ConfigureAwait(false);
-                failures = 0;
+                await watch(
+                    resourceVersion ?? string.Empty,
+                    e => streamError = e,
+                    v =>
+                    {
+                        resourceVersion = v;
+                        delivered = true;
+                    },
+                    cancellationToken).ConfigureAwait(false);
+
+                // A server that ends every watch at once (or answers each re-list with 410) must not be hammered.
+                if (!delivered && _clock.GetElapsedTime(started) < TimeSpan.FromSeconds(1))
+                {
+                    await Task.Delay(_retry.DelayFor(++failures), _clock, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    failures = 0;
+                }
 
                 if (streamError is KubernetesException { Status.Code: (int)HttpStatusCode.Gone })
                 {
