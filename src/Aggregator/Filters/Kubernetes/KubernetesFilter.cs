@@ -119,11 +119,21 @@ internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
         outputEventCount = 0;
         s_recordsIn.Add(chunk.EventCount);
         var state = GetTagState(chunk.Tag);
-        var meta = state.Tag is null ? null : Resolve(state, chunk.Tag);
-        if (meta is null)
+        if (state.Tag is null)
         {
+            // kube_meta.c: a tag the regex does not match leaves the records alone.
             s_recordsWithoutMetadata.Add(chunk.EventCount);
             return FilterOutcome.NotTouched;
+        }
+
+        var meta = Resolve(state, chunk.Tag);
+        if (meta.Pod is null)
+        {
+            s_recordsWithoutMetadata.Add(chunk.EventCount);
+            if (!_options.MergeLog && !_options.NamespaceMetadata)
+            {
+                return FilterOutcome.NotTouched; // nothing would change
+            }
         }
 
         var namespaceMap = _options.NamespaceMetadata ? _source.FindNamespace(state.Tag!.NamespaceName)?.MapMsgpack : null;
@@ -140,7 +150,11 @@ internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
 
         writer.Flush();
         outputEventCount = written;
-        s_recordsEnriched.Add(written);
+        if (meta.Pod is not null)
+        {
+            s_recordsEnriched.Add(written);
+        }
+
         if (written < chunk.EventCount)
         {
             s_recordsExcluded.Add(chunk.EventCount - written);
@@ -170,7 +184,7 @@ internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
         return _tags.GetOrAdd(tag, new TagState(info));
     }
 
-    private ContainerMetadata? Resolve(TagState state, string tag)
+    private ContainerMetadata Resolve(TagState state, string tag)
     {
         var info = state.Tag!;
         var pod = _source.Store.Find(info.PodKey);
@@ -186,7 +200,7 @@ internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
                     KubernetesFilterLog.PodUnknown(_logger, Name, info.PodKey, tag);
                 }
 
-                return null;
+                return ContainerMetadata.UnknownPod;
             }
         }
 

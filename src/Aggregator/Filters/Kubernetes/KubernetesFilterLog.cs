@@ -20,7 +20,7 @@ internal static partial class KubernetesFilterLog
     [LoggerMessage(EventId = 1504, Level = LogLevel.Debug, Message = "Kubernetes filter {Filter}: {Kind} watch ended at resourceVersion {ResourceVersion}; resuming")]
     public static partial void WatchResumed(ILogger logger, string filter, string kind, string? resourceVersion);
 
-    [LoggerMessage(EventId = 1505, Level = LogLevel.Warning, Message = "Kubernetes filter {Filter}: no metadata for pod {Pod} (tag {Tag}); its records pass without kubernetes metadata")]
+    [LoggerMessage(EventId = 1505, Level = LogLevel.Warning, Message = "Kubernetes filter {Filter}: no metadata for pod {Pod} (tag {Tag}); its records go on without the kubernetes map")]
     public static partial void PodUnknown(ILogger logger, string filter, string pod, string tag);
 
     [LoggerMessage(EventId = 1506, Level = LogLevel.Warning, Message = "Kubernetes filter {Filter}: GET of pod {Pod} failed")]

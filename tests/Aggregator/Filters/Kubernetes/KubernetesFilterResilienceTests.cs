@@ -8,7 +8,7 @@ namespace Gateway.Aggregator.Tests.Filters.Kubernetes;
 public sealed class KubernetesFilterResilienceTests
 {
     [Fact]
-    public async Task Without_an_API_server_records_pass_untouched_and_nothing_crashes()
+    public async Task Without_an_API_server_records_are_merged_without_a_kubernetes_map_and_nothing_crashes()
     {
         var document = ClassicConfigReader.Parse("""
             [FILTER]
@@ -24,11 +24,13 @@ public sealed class KubernetesFilterResilienceTests
         var tag = "kube.var.log.containers.p_ns_c-" + KubernetesFilterHarness.ContainerId(1) + ".log";
         var events = KubernetesFilterHarness.Events(("{\"a\":1}", "stdout"));
 
+        // As Fluent Bit when its API request fails: Merge_Log still applies, there is just no kubernetes map.
         for (var i = 0; i < 3; i++)
         {
             var output = new System.Buffers.ArrayBufferWriter<byte>();
-            Assert.Equal(Gateway.Engine.Pipeline.FilterOutcome.NotTouched, filter.Filter(new Gateway.Engine.Records.EventChunk(tag, events, 1), output, out var count));
-            Assert.Equal(0, count);
+            Assert.Equal(Gateway.Engine.Pipeline.FilterOutcome.Modified, filter.Filter(new Gateway.Engine.Records.EventChunk(tag, events, 1), output, out var count));
+            Assert.Equal(1, count);
+            Assert.Equal(["1700000000.000000000 {\"log\":\"{\\\"a\\\":1}\",\"stream\":\"stdout\",\"a\":1}"], KubernetesFilterHarness.Render(output.WrittenMemory));
         }
 
         Assert.False(filter.Source.PodsSynced.IsCompleted);
