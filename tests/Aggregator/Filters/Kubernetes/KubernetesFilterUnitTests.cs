@@ -55,9 +55,33 @@ public sealed class KubernetesFilterUnitTests
     }
 
     [Theory]
+    [InlineData("centralized")]
+    [InlineData("container-insights")]
+    [InlineData("per-app-routing")]
+    [InlineData("firehose-lift")]
+    public void The_kubernetes_sections_of_every_seed_config_load(string deployment)
+    {
+        var environment = new Dictionary<string, string?>
+        {
+            ["AWS_REGION"] = "eu-west-1", ["CLUSTER_NAME"] = "c", ["HOST_NAME"] = "h", ["HTTP_SERVER"] = "On", ["HTTP_PORT"] = "2020",
+            ["READ_FROM_HEAD"] = "Off", ["READ_FROM_TAIL"] = "On", ["MASTER_URL"] = "https://kubernetes.default.svc:443",
+        };
+        var directory = Path.GetDirectoryName(KubernetesFilterHarness.PodsDirectory)!;
+        var sections = Directory.GetFiles(Path.Combine(directory, "seed-configs", deployment), "*.conf")
+            .SelectMany(f => ClassicConfigReader.Load(f, environment).Sections)
+            .Where(s => s.Kind == SectionKind.Filter && string.Equals(s.PluginName, "kubernetes", StringComparison.OrdinalIgnoreCase))
+            .ToList();
+
+        Assert.NotEmpty(sections);
+        Assert.All(sections, s => Assert.True(KubernetesFilterOptions.FromSection(s).MergeLog));
+    }
+
+    [Theory]
     [InlineData("Merge_Log maybe", "Merge_Log 'maybe' is not on/off")]
     [InlineData("Kube_Meta_Cache_TTL soon", "Kube_Meta_Cache_TTL 'soon' is not a duration")]
     [InlineData("Use_Journal On", "Use_Journal On is not supported")]
+    [InlineData("Use_Tag_For_Meta On", "Use_Tag_For_Meta On is not supported")]
+    [InlineData("Kube_Token_Command aws-iam-authenticator token", "Kube_Token_Command is not supported")]
     public void Bad_options_name_the_file_and_line(string line, string message)
     {
         var ex = Assert.Throws<ConfigException>(() => KubernetesFilterOptions.FromSection(Section(line)));
