@@ -57,6 +57,12 @@ public sealed class SystemdInputOptions
     /// <summary>Most fields kept per record; the rest are dropped.</summary>
     public int MaxFields { get; init; } = DefaultMaxFields;
 
+    /// <summary>
+    /// Bytes handed out and not yet acknowledged at which reading pauses until acknowledgements free room
+    /// (<c>Mem_Buf_Limit</c>); 0 = no limit beyond the chunk queue.
+    /// </summary>
+    public long MemBufLimit { get; init; }
+
     /// <summary>Drop one leading underscore from field names (<c>_PID</c> becomes <c>PID</c>).</summary>
     public bool StripUnderscores { get; init; }
 
@@ -169,8 +175,23 @@ public sealed class SystemdInputOptions
             }
         }
 
+        long memBufLimit = 0;
+        if (section.Find("Mem_Buf_Limit") is { } limitEntry)
+        {
+            var size = ConfigValues.ParseSize(limitEntry.Value);
+            if (size is null)
+            {
+                Error(limitEntry.Location, $"Mem_Buf_Limit '{limitEntry.Value}' is not a size (e.g. 50MB)");
+            }
+            else
+            {
+                memBufLimit = size.Value;
+            }
+        }
+
         var options = new SystemdInputOptions
         {
+            MemBufLimit = memBufLimit,
             Path = NonEmpty(section.Get("Path")),
             Tag = NonEmpty(section.Get("Tag")),
             Filters = filters,
