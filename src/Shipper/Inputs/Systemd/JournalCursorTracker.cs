@@ -92,7 +92,8 @@ internal sealed class JournalCursorTracker
                 _pending.Remove(first);
             }
 
-            if (commit is not null)
+            // An empty cursor (entries journalctl printed without one) does not move the stored position.
+            if (!string.IsNullOrEmpty(commit))
             {
                 _store?.Save(commit);
                 CommittedCursor = commit;
