@@ -16,7 +16,8 @@ internal sealed record FileOutputSettings(
     string Delimiter,
     string LabelDelimiter,
     string Template,
-    bool CsvColumnNames);
+    bool CsvColumnNames,
+    FluentJsonFlags JsonFlags = FluentJsonFlags.None);
 
 /// <summary>
 /// Fluent Bit's <c>file</c> output: appends each chunk to <c>Path/File</c> (the file name defaults to the tag).
@@ -32,6 +33,10 @@ internal sealed class FileOutput : IOutput
     private readonly byte[] _delimiter;
     private readonly byte[] _labelDelimiter;
     private readonly byte[] _template;
+
+    // Workers of one instance may flush concurrently; serialising the open/append/rollback keeps a rollback from
+    // cutting another worker's lines.
+    private readonly SemaphoreSlim _fileLock = new(1, 1);
 
     public FileOutput(string name, FileOutputSettings settings, string baseDirectory, ILogger logger)
     {
@@ -71,6 +76,32 @@ internal sealed class FileOutput : IOutput
             return _metrics.Failed(FlushResult.Error);
         }
 
+        await _fileLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var outcome = await AppendAsync(path, buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            if (outcome != FlushResult.Ok)
+            {
+                return _metrics.Failed(outcome);
+            }
+        }
+        finally
+        {
+            _fileLock.Release();
+        }
+
+        _metrics.Delivered(records, buffer.WrittenCount);
+        return FlushResult.Ok;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _fileLock.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task<FlushResult> AppendAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
         FileStream stream;
         try
         {
@@ -80,12 +111,12 @@ internal sealed class FileOutput : IOutput
         {
             // Fluent Bit gives up on a chunk it cannot open a file for; retrying cannot create a directory.
             OutputLog.FileOpenFailed(_logger, Name, path, ex.Message);
-            return _metrics.Failed(FlushResult.Error);
+            return FlushResult.Error;
         }
         catch (IOException ex)
         {
             OutputLog.FileOpenFailed(_logger, Name, path, ex.Message);
-            return _metrics.Failed(FlushResult.Retry);
+            return FlushResult.Retry;
         }
 
         await using (stream.ConfigureAwait(false))
@@ -93,22 +124,19 @@ internal sealed class FileOutput : IOutput
             var lengthBefore = stream.Length;
             try
             {
-                await stream.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                await stream.WriteAsync(content, cancellationToken).ConfigureAwait(false);
                 await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (IOException ex)
             {
                 OutputLog.FileWriteFailed(_logger, Name, path, ex.Message);
                 TryRollBack(stream, path, lengthBefore);
-                return _metrics.Failed(FlushResult.Retry);
+                return FlushResult.Retry;
             }
         }
 
-        _metrics.Delivered(records, buffer.WrittenCount);
         return FlushResult.Ok;
     }
-
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     private FileStream Open(string path)
     {
@@ -167,10 +195,10 @@ internal sealed class FileOutput : IOutput
             switch (_settings.Format)
             {
                 case FileLineFormat.OutFile:
-                    FluentLineFormats.WriteOutFileLine(buffer, tag, view, FluentJsonFlags.None);
+                    FluentLineFormats.WriteOutFileLine(buffer, tag, view, _settings.JsonFlags);
                     break;
                 case FileLineFormat.Plain:
-                    FluentLineFormats.WritePlainLine(buffer, view, FluentJsonFlags.None);
+                    FluentLineFormats.WritePlainLine(buffer, view, _settings.JsonFlags);
                     break;
                 case FileLineFormat.Csv:
                     FluentLineFormats.WriteCsvLine(buffer, view, _delimiter, columnNames);

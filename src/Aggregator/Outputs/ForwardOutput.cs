@@ -168,13 +168,27 @@ internal static class ForwardOutputFactory
     [
         "host", "port", "require_ack_response", "send_options", "compress", "tag", "shared_key", "empty_shared_key",
         "self_hostname", "username", "password", "retain_metadata_in_forward_mode", "time_as_integer",
-        "ack_response_timeout", "tls", "tls.verify", "tls.ca_file", "tls.vhost",
+        "ack_response_timeout", "tls", "tls.verify", "tls.ca_file", "tls.vhost", "fluentd_compat",
+        "upstream", "unix_path", "add_option",
     ];
+
+    // Fluent Bit options we know but do not implement yet: refusing them beats silently ignoring them.
+    private static readonly string[] UnsupportedKeys = ["upstream", "unix_path", "add_option"];
 
     public static IOutput Create(ConfigSection section, OutputContext context)
     {
         var options = new OutputOptions(section, Keys);
         options.RejectUnknownKeys("forward");
+        foreach (var key in UnsupportedKeys)
+        {
+            if (options.Find(key) is { } unsupported)
+            {
+                throw new ConfigException(unsupported.Location, $"forward: '{unsupported.Key}' is not supported by Gateway yet");
+            }
+        }
+
+        // Logs already go out in the Fluentd-compatible [time, record] layout, so Fluentd_Compat changes nothing.
+        options.GetBool("fluentd_compat", false);
         var host = options.GetString("host", "127.0.0.1").Trim();
         var port = options.GetInt("port", 24224, 1, 65535);
         var compress = false;
@@ -223,6 +237,7 @@ internal static class ForwardOutputFactory
         var clientOptions = new ForwardClientOptions
         {
             Endpoints = [new ForwardEndpoint(host, port)],
+            Name = context.InstanceName,
             RequireAck = options.GetBool("require_ack_response", false),
             Compression = compress ? ForwardCompression.Gzip : ForwardCompression.None,
             AckTimeout = options.GetDuration("ack_response_timeout", TimeSpan.FromSeconds(30)),

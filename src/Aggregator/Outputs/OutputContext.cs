@@ -1,3 +1,4 @@
+using Gateway.Engine.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -19,6 +20,16 @@ public sealed class OutputContext
     /// <summary>Relative <c>File</c>/<c>Path</c> values resolve against this, as Fluent Bit resolves them against its cwd.</summary>
     public string BaseDirectory { get; init; } = Environment.CurrentDirectory;
 
-    /// <summary>The machine name, default for forward's <c>Self_Hostname</c>.</summary>
+    /// <summary>The machine name, for outputs that report where they run.</summary>
     public string HostName { get; init; } = Environment.MachineName;
+
+    /// <summary><c>[SERVICE] json.escape_unicode</c> (Fluent Bit's default: on): non-ASCII as <c>\uXXXX</c> in JSON.</summary>
+    public bool JsonEscapeUnicode { get; init; } = true;
+
+    /// <summary><c>[SERVICE] json.convert_nan_to_null</c> (default: off).</summary>
+    public bool JsonConvertNanToNull { get; init; }
+
+    internal FluentJsonFlags JsonFlags =>
+        (JsonEscapeUnicode ? FluentJsonFlags.None : FluentJsonFlags.RawUnicode) |
+        (JsonConvertNanToNull ? FluentJsonFlags.NanAsNull : FluentJsonFlags.None);
 }

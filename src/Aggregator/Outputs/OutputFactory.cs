@@ -12,7 +12,43 @@ namespace Gateway.Aggregator.Outputs;
 public static class OutputFactory
 {
     /// <summary>Plugin names this factory builds.</summary>
-    public static IReadOnlyCollection<string> PluginNames { get; } = ["null", "stdout", "file", "forward"];
+    public static IReadOnlyCollection<string> PluginNames { get; } = ["null", "stdout", "file", "forward", "cloudwatch_logs", "cloudwatch"];
+
+    /// <summary>
+    /// A factory for the host: names instances as Fluent Bit does — the section's <c>Alias</c>, else
+    /// <c>plugin.N</c> with N counting instances of that plugin in the order they are created (<c>file.0</c>,
+    /// <c>file.1</c>, <c>stdout.0</c>).
+    /// </summary>
+    /// <param name="service">The <c>[SERVICE]</c> section, for <c>json.escape_unicode</c> and <c>json.convert_nan_to_null</c>.</param>
+    public static Func<ConfigSection, IOutput> ForHost(ILoggerFactory loggerFactory, ConfigSection? service = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        var escapeUnicode = ConfigValues.Bool(service?.Find("json.escape_unicode"), true);
+        var nanToNull = ConfigValues.Bool(service?.Find("json.convert_nan_to_null"), false);
+        var counters = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        var gate = new Lock();
+        return section =>
+        {
+            var plugin = section.PluginName?.Trim() ?? string.Empty;
+            string name;
+            lock (gate)
+            {
+                counters.TryGetValue(plugin, out var index);
+                counters[plugin] = index + 1;
+                var alias = section.Get("Alias");
+                name = string.IsNullOrWhiteSpace(alias) ? $"{plugin.ToLowerInvariant()}.{index}" : alias.Trim();
+            }
+
+            return Create(section, new OutputContext
+            {
+                InstanceName = name,
+                LoggerFactory = loggerFactory,
+                TimeProvider = timeProvider ?? TimeProvider.System,
+                JsonEscapeUnicode = escapeUnicode,
+                JsonConvertNanToNull = nanToNull,
+            });
+        };
+    }
 
     /// <exception cref="ConfigException">Unknown plugin, unknown key or invalid value.</exception>
     public static IOutput Create(ConfigSection section, OutputContext context)
@@ -27,6 +63,7 @@ public static class OutputFactory
             "stdout" => CreateStdout(section, context),
             "file" => CreateFile(section, context),
             "forward" => ForwardOutputFactory.Create(section, context),
+            "cloudwatch_logs" or "cloudwatch" => CloudWatch.CloudWatchOutputFactory.Create(section, context),
             _ => throw new ConfigException(nameEntry.Location, $"unknown output plugin '{nameEntry.Value}'"),
         };
     }
@@ -56,7 +93,7 @@ public static class OutputFactory
 
         var (dateFormat, dateKey) = ReadJsonDate(options);
         var stream = context.StandardOutput ?? Console.OpenStandardOutput();
-        return new StdoutOutput(context.InstanceName, stream, format, dateFormat, dateKey, Logger(context));
+        return new StdoutOutput(context.InstanceName, stream, format, dateFormat, dateKey, context.JsonFlags, Logger(context));
     }
 
     private static FileOutput CreateFile(ConfigSection section, OutputContext context)
@@ -90,7 +127,8 @@ public static class OutputFactory
             Delimiter: delimiter,
             LabelDelimiter: labelDelimiter,
             Template: options.GetString("template", "{time} {message}"),
-            CsvColumnNames: options.GetBool("csv_column_names", false));
+            CsvColumnNames: options.GetBool("csv_column_names", false),
+            JsonFlags: context.JsonFlags);
         return new FileOutput(context.InstanceName, settings, context.BaseDirectory, logger);
     }
 

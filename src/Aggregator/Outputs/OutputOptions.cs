@@ -1,4 +1,3 @@
-using System.Globalization;
 using Gateway.Engine.Config;
 
 namespace Gateway.Aggregator.Outputs;
@@ -13,7 +12,7 @@ internal sealed class OutputOptions
     private static readonly HashSet<string> EngineKeys = new(StringComparer.OrdinalIgnoreCase)
     {
         "name", "match", "match_regex", "alias", "retry_limit", "workers", "log_level", "log_suppress_interval",
-        "host", "port", "ipv6", "tls", "storage.total_limit_size",
+        "host", "port", "ipv6", "tls", "storage.total_limit_size", "processors",
     };
 
     private static readonly string[] EnginePrefixes = ["net.", "tls.", "storage."];
@@ -27,19 +26,24 @@ internal sealed class OutputOptions
         _known = new HashSet<string>(pluginKeys, StringComparer.OrdinalIgnoreCase);
     }
 
-    public ConfigSection Section => _section;
-
     /// <summary>Throws for the first key neither the plugin nor the engine knows.</summary>
     public void RejectUnknownKeys(string pluginName)
     {
+        foreach (var entry in UnknownEntries())
+        {
+            throw new ConfigException(entry.Location, $"{pluginName}: unknown configuration property '{entry.Key}'");
+        }
+    }
+
+    /// <summary>Entries neither the plugin nor the engine knows (for plugins that warn instead of refusing).</summary>
+    public IEnumerable<ConfigEntry> UnknownEntries()
+    {
         foreach (var entry in _section.Entries)
         {
-            if (_known.Contains(entry.Key) || EngineKeys.Contains(entry.Key) || HasEnginePrefix(entry.Key))
+            if (!_known.Contains(entry.Key) && !EngineKeys.Contains(entry.Key) && !HasEnginePrefix(entry.Key))
             {
-                continue;
+                yield return entry;
             }
-
-            throw new ConfigException(entry.Location, $"{pluginName}: unknown configuration property '{entry.Key}'");
         }
     }
 
@@ -49,42 +53,14 @@ internal sealed class OutputOptions
 
     public string GetString(string key, string fallback) => _section.Get(key) ?? fallback;
 
-    /// <summary>Fluent Bit booleans: on/true/yes and off/false/no, any case.</summary>
-    public bool GetBool(string key, bool fallback)
-    {
-        var entry = _section.Find(key);
-        if (entry is null)
-        {
-            return fallback;
-        }
+    /// <summary>Fluent Bit booleans (on/off, true/false, yes/no).</summary>
+    public bool GetBool(string key, bool fallback) => ConfigValues.Bool(_section.Find(key), fallback);
 
-        return ParseBool(entry) ?? throw Invalid(entry, "expected on/off, true/false or yes/no");
-    }
+    public static bool? ParseBool(ConfigEntry entry) => ConfigValues.ParseBool(entry.Value);
 
-    public static bool? ParseBool(ConfigEntry entry) => entry.Value.Trim().ToLowerInvariant() switch
-    {
-        "on" or "true" or "yes" => true,
-        "off" or "false" or "no" => false,
-        _ => null,
-    };
+    public int GetInt(string key, int fallback, int min, int max) => (int)ConfigValues.Integer(_section.Find(key), fallback, min, max);
 
-    public int GetInt(string key, int fallback, int min, int max)
-    {
-        var entry = _section.Find(key);
-        if (entry is null)
-        {
-            return fallback;
-        }
-
-        if (!int.TryParse(entry.Value.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
-        {
-            throw Invalid(entry, $"expected an integer from {min} to {max}");
-        }
-
-        return value;
-    }
-
-    /// <summary>A duration as Fluent Bit's time options: plain seconds, or with an s/m/h/d suffix.</summary>
+    /// <summary>A positive duration as Fluent Bit's time options: seconds, or with an s/m/h/d suffix.</summary>
     public TimeSpan GetDuration(string key, TimeSpan fallback)
     {
         var entry = _section.Find(key);
@@ -93,27 +69,10 @@ internal sealed class OutputOptions
             return fallback;
         }
 
-        var text = entry.Value.Trim();
-        var multiplier = 1;
-        if (text.Length > 0 && char.IsLetter(text[^1]))
-        {
-            multiplier = char.ToLowerInvariant(text[^1]) switch
-            {
-                's' => 1,
-                'm' => 60,
-                'h' => 3600,
-                'd' => 86400,
-                _ => 0,
-            };
-            text = text[..^1];
-        }
-
-        if (multiplier == 0 || !double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || seconds <= 0 || seconds > 86400 * 365)
-        {
-            throw Invalid(entry, "expected a positive duration such as 30, 30s, 5m or 1h");
-        }
-
-        return TimeSpan.FromSeconds(seconds * multiplier);
+        var duration = ConfigValues.ParseDuration(entry.Value);
+        return duration is { } value && value > TimeSpan.Zero
+            ? value
+            : throw Invalid(entry, "expected a positive duration such as 30, 30s, 5m or 1h");
     }
 
     public static ConfigException Invalid(ConfigEntry entry, string expectation) =>

@@ -34,7 +34,7 @@ internal sealed class StdoutOutput : IOutput
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly PooledByteBufferWriter _buffer = new();
 
-    public StdoutOutput(string name, Stream stream, StdoutFormat format, JsonDateFormat dateFormat, string? dateKey, ILogger logger)
+    public StdoutOutput(string name, Stream stream, StdoutFormat format, JsonDateFormat dateFormat, string? dateKey, FluentJsonFlags jsonFlags, ILogger logger)
     {
         Name = name;
         _stream = stream;
@@ -49,7 +49,7 @@ internal sealed class StdoutOutput : IOutput
                 StdoutFormat.JsonLines => JsonRecordLayout.JsonLines,
                 _ => JsonRecordLayout.JsonStream,
             };
-            _json = new JsonRecordFormatter(layout, dateFormat, dateKey);
+            _json = new JsonRecordFormatter(layout, dateFormat, dateKey, jsonFlags);
         }
     }
 

@@ -23,6 +23,7 @@ public static class ConfigValidator
     [
         "Name", "Format", "Regex", "Time_Key", "Time_Format", "Time_Format_Fallback", "Time_Offset", "Time_Keep",
         "Time_Strict", "Time_System_Timezone", "Types", "Decode_Field", "Decode_Field_As", "Skip_Empty_Values",
+        "Logfmt_No_Bare_Keys",
     ];
 
     private static readonly string[] MultilineParserKeys =
@@ -34,6 +35,9 @@ public static class ConfigValidator
         ["Name", "Host", "Port", "Shared_Key", "Self_Hostname", "Username", "Password", "tls", "tls.*", "net.*", "Hash_Table_Size"];
 
     private static readonly string[] ParserFormats = ["json", "regex", "logfmt", "ltsv"];
+
+    /// <summary>The conversions <see cref="Strptime"/> implements (flb_strptime's set plus %L).</summary>
+    private const string TimeConversions = "%ABCDFGHIMLRSTUVWXYZabcdeghjklmnprstuwxyz";
 
     private static readonly string[] LogLevels = ["off", "error", "warn", "warning", "info", "debug", "trace"];
 
@@ -52,6 +56,7 @@ public static class ConfigValidator
         ArgumentNullException.ThrowIfNull(catalog);
         var diagnostics = new List<ConfigDiagnostic>(doc.Diagnostics);
         var parserNames = new Dictionary<string, ConfigLocation>(StringComparer.OrdinalIgnoreCase);
+        var references = new ParserReferences(doc);
         foreach (var section in doc.Sections)
         {
             switch (section.Kind)
@@ -61,9 +66,11 @@ public static class ConfigValidator
                     break;
                 case SectionKind.Input:
                     ValidatePlugin(section, PluginKind.Input, dryRun, catalog, diagnostics);
+                    references.Check(section, diagnostics);
                     break;
                 case SectionKind.Filter:
                     ValidatePlugin(section, PluginKind.Filter, dryRun, catalog, diagnostics);
+                    references.Check(section, diagnostics);
                     break;
                 case SectionKind.Output:
                     ValidatePlugin(section, PluginKind.Output, dryRun, catalog, diagnostics);
@@ -89,6 +96,78 @@ public static class ConfigValidator
         }
 
         return diagnostics;
+    }
+
+    /// <summary>
+    /// Checks that options naming a parser (<c>Parser</c>, <c>Docker_Mode_Parser</c>, <c>multiline.parser</c>, ...)
+    /// name one that exists: Fluent Bit refuses to start an input or filter whose parser is not registered.
+    /// </summary>
+    private sealed class ParserReferences
+    {
+        /// <summary>Multiline parsers Fluent Bit has built in.</summary>
+        private static readonly string[] BuiltInMultilineParsers = ["docker", "cri", "go", "python", "java", "ruby"];
+
+        private static readonly string[] ParserKeys =
+            ["Parser", "Parser_Firstline", "Docker_Mode_Parser", "Regex_Parser", "Merge_Parser"];
+
+        private readonly HashSet<string> _parsers = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _multilineParsers = new(BuiltInMultilineParsers, StringComparer.Ordinal);
+
+        public ParserReferences(ConfigDocument doc)
+        {
+            foreach (var section in doc.Sections)
+            {
+                var name = section.Get("Name");
+                if (string.IsNullOrEmpty(name))
+                {
+                    continue;
+                }
+
+                if (section.Kind == SectionKind.Parser)
+                {
+                    _parsers.Add(name);
+                }
+                else if (section.Kind == SectionKind.MultilineParser)
+                {
+                    _multilineParsers.Add(name);
+                }
+            }
+        }
+
+        public void Check(ConfigSection section, List<ConfigDiagnostic> diagnostics)
+        {
+            foreach (var entry in section.Entries)
+            {
+                if (entry.Key.Equals("multiline.parser", StringComparison.OrdinalIgnoreCase))
+                {
+                    foreach (var name in entry.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    {
+                        if (!_multilineParsers.Contains(name))
+                        {
+                            diagnostics.Add(Error(entry.Location, $"multiline parser '{name}' is not defined (built in: {string.Join(", ", BuiltInMultilineParsers)}; others need a [MULTILINE_PARSER] in a Parsers_File)"));
+                        }
+                    }
+                }
+                else if (IsParserKey(entry.Key) && !_parsers.Contains(entry.Value))
+                {
+                    diagnostics.Add(Error(entry.Location, $"{entry.Key}: parser '{entry.Value}' is not defined in any Parsers_File"));
+                }
+            }
+        }
+
+        private static bool IsParserKey(string key)
+        {
+            foreach (var known in ParserKeys)
+            {
+                if (known.Equals(key, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+
+            // tail's numbered Parser_1, Parser_2, ... (used with Parser_Firstline).
+            return key.Length > 7 && key.StartsWith("Parser_", StringComparison.OrdinalIgnoreCase) && char.IsAsciiDigit(key[7]);
+        }
     }
 
     private static void ValidateService(ConfigSection section, List<ConfigDiagnostic> diagnostics)
@@ -153,7 +232,7 @@ public static class ConfigValidator
         }
 
         var definition = catalog.Find(kind, name);
-        if (definition is null)
+        if (definition is null || !definition.ChecksKeys)
         {
             return;
         }
@@ -162,6 +241,12 @@ public static class ConfigValidator
         {
             if (!PluginCatalog.AcceptsKey(definition, entry.Key))
             {
+                if (definition.KeyHints.TryGetValue(entry.Key, out var hint))
+                {
+                    diagnostics.Add(Error(entry.Location, $"unknown option '{entry.Key}' for {kindName} plugin '{name}': {hint}"));
+                    continue;
+                }
+
                 var keys = new List<string>(PluginCatalog.CommonKeysOf(kind));
                 keys.AddRange(definition.OptionKeys);
                 diagnostics.Add(Error(entry.Location, UnknownKeyMessage(entry, keys, $"{kindName} plugin '{name}'")));
@@ -276,6 +361,9 @@ public static class ConfigValidator
                     break;
                 case "TIME_OFFSET":
                     diagnostic = CheckTimeOffset(entry);
+                    break;
+                case "TIME_FORMAT":
+                    diagnostic = CheckTimeFormat(entry);
                     break;
             }
 
@@ -401,14 +489,36 @@ public static class ConfigValidator
         return null;
     }
 
-    private static ConfigDiagnostic? CheckTimeOffset(ConfigEntry entry)
+    private static ConfigDiagnostic? CheckTimeOffset(ConfigEntry entry) =>
+        ParserDefinition.TryParseOffset(entry.Value, out _)
+            ? null
+            : Error(entry.Location, $"Time_Offset: '{entry.Value}' must look like +0900 or -07:00");
+
+    /// <summary>Every <c>%x</c> of a Time_Format must be a conversion flb_strptime knows, or no time will ever parse.</summary>
+    private static ConfigDiagnostic? CheckTimeFormat(ConfigEntry entry)
     {
-        var v = entry.Value.Trim();
-        var ok = v.Length == 5 && v[0] is '+' or '-' && char.IsAsciiDigit(v[1]) && char.IsAsciiDigit(v[2])
-            && char.IsAsciiDigit(v[3]) && char.IsAsciiDigit(v[4]);
-        ok |= v.Length == 6 && v[0] is '+' or '-' && v[3] == ':' && char.IsAsciiDigit(v[1]) && char.IsAsciiDigit(v[2])
-            && char.IsAsciiDigit(v[4]) && char.IsAsciiDigit(v[5]);
-        return ok ? null : Error(entry.Location, $"Time_Offset: '{entry.Value}' must look like +0900 or -07:00");
+        var format = entry.Value;
+        for (var i = 0; i < format.Length; i++)
+        {
+            if (format[i] != '%')
+            {
+                continue;
+            }
+
+            i++;
+            if (i < format.Length && format[i] is 'E' or 'O')
+            {
+                i++;
+            }
+
+            if (i >= format.Length || !TimeConversions.Contains(format[i]))
+            {
+                var shown = i < format.Length ? $"%{format[i]}" : "a trailing %";
+                return Error(entry.Location, $"Time_Format: {shown} is not a strptime conversion (supported: %{string.Join(" %", TimeConversions.ToCharArray())})");
+            }
+        }
+
+        return null;
     }
 
     private static ConfigDiagnostic? CheckLogLevel(ConfigEntry entry)

@@ -24,11 +24,13 @@ public enum PluginStatus
 /// <summary>A plugin's name and the option keys Fluent Bit accepts for it (besides the common keys of its kind).</summary>
 public sealed class PluginDefinition
 {
-    internal PluginDefinition(PluginKind kind, string name, string[] optionKeys)
+    internal PluginDefinition(PluginKind kind, string name, string[]? optionKeys, IReadOnlyDictionary<string, string>? keyHints = null)
     {
         Kind = kind;
         Name = name;
-        OptionKeys = optionKeys;
+        ChecksKeys = optionKeys is not null;
+        OptionKeys = optionKeys ?? [];
+        KeyHints = keyHints ?? new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
     }
 
     public PluginKind Kind { get; }
@@ -37,6 +39,15 @@ public sealed class PluginDefinition
 
     /// <summary>Option keys; an entry ending in <c>*</c> is a prefix (e.g. <c>tls.*</c>, <c>Parser_*</c>).</summary>
     public IReadOnlyList<string> OptionKeys { get; }
+
+    /// <summary>False for plugins registered at run time without a key list: their options are not checked.</summary>
+    public bool ChecksKeys { get; }
+
+    /// <summary>
+    /// Explanations for keys users commonly expect but the plugin does not have, where an edit-distance
+    /// suggestion would mislead (systemd's <c>Read_From_Head</c> is closest to <c>Read_From_Tail</c>, the opposite).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> KeyHints { get; }
 }
 
 /// <summary>
@@ -106,8 +117,11 @@ public sealed class PluginCatalog
                 keys.AddRange(group);
             }
 
-            definitions[(kind, name)] = new PluginDefinition(kind, name, keys.ToArray());
+            definitions[(kind, name)] = new PluginDefinition(kind, name, keys.ToArray(), new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase));
         }
+
+        void AddHint(PluginKind kind, string name, string key, string hint) =>
+            ((Dictionary<string, string>)definitions[(kind, name)].KeyHints)[key] = hint;
 
         // Inputs.
         Add(PluginKind.Input, "forward",
@@ -129,6 +143,7 @@ public sealed class PluginCatalog
             "Path", "Max_Fields", "Max_Entries", "Systemd_Filter", "Systemd_Filter_Type", "DB", "DB.Sync",
             "Read_From_Tail", "Lowercase", "Strip_Underscores",
         ]);
+        AddHint(PluginKind.Input, "systemd", "Read_From_Head", "systemd has no Read_From_Head: it reads the journal from the start unless 'Read_From_Tail On' is set");
 
         // Filters.
         Add(PluginKind.Filter, "kubernetes",
@@ -208,11 +223,14 @@ public sealed class PluginCatalog
     public PluginStatus GetStatus(PluginKind kind, string name) =>
         _statuses.TryGetValue((kind, Normalize(name)), out var status) ? status : PluginStatus.Unknown;
 
-    /// <summary>Sets a known plugin's status; unknown names are added with no plugin-specific keys.</summary>
+    /// <summary>
+    /// Sets a plugin's status. A name the catalog does not know is added without a key list, so its options are
+    /// accepted unchecked until keys are added to <see cref="CreateBuiltIn"/>.
+    /// </summary>
     public void SetStatus(PluginKind kind, string name, PluginStatus status)
     {
         var key = (kind, Normalize(name));
-        _definitions.TryAdd(key, new PluginDefinition(kind, key.Item2, []));
+        _definitions.TryAdd(key, new PluginDefinition(kind, key.Item2, null));
 
         _statuses[key] = status;
     }

@@ -33,8 +33,8 @@ public sealed class ForwardClient : IAsyncDisposable
     private int _endpointIndex;
     private long _generation;
     private long _sequence;
-    private int _failedRounds;
-    private DateTimeOffset _nextConnectAttempt = DateTimeOffset.MinValue;
+    private readonly ReconnectBackoff _backoff;
+    private readonly ForwardClientMetrics _metrics;
     private bool _disposed;
 
     public ForwardClient(ForwardClientOptions options, ILogger logger, TimeProvider? timeProvider = null)
@@ -50,6 +50,8 @@ public sealed class ForwardClient : IAsyncDisposable
         _logger = logger;
         _time = timeProvider ?? TimeProvider.System;
         _window = new SemaphoreSlim(options.MaxInFlightChunks, options.MaxInFlightChunks);
+        _backoff = new ReconnectBackoff(options.ReconnectBaseDelay, options.ReconnectMaxDelay, _time);
+        _metrics = new ForwardClientMetrics(options.Name);
     }
 
     /// <summary>Chunks written but not yet acknowledged.</summary>
@@ -64,7 +66,7 @@ public sealed class ForwardClient : IAsyncDisposable
         }
     }
 
-    /// <summary>How many connections have been established so far.</summary>
+    /// <summary>How many connections have been opened so far (including ones whose handshake then failed).</summary>
     public long ConnectionCount => Interlocked.Read(ref _generation);
 
     /// <summary>
@@ -76,6 +78,7 @@ public sealed class ForwardClient : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(chunk);
         ObjectDisposedException.ThrowIf(_disposed, this);
         await _window.WaitAsync(cancellationToken).ConfigureAwait(false);
+        _metrics.EnteredWindow();
         PendingChunk? pending = null;
         try
         {
@@ -106,6 +109,7 @@ public sealed class ForwardClient : IAsyncDisposable
             catch (TimeoutException)
             {
                 ForwardClientLog.AckTimeout(_logger, pending.Id, _options.AckTimeout);
+                _metrics.AckTimeout();
                 return ForwardSendResult.Retry($"no ack within {_options.AckTimeout}");
             }
         }
@@ -121,6 +125,7 @@ public sealed class ForwardClient : IAsyncDisposable
                 pending.Release();
             }
 
+            _metrics.LeftWindow();
             _window.Release();
         }
     }
@@ -208,6 +213,7 @@ public sealed class ForwardClient : IAsyncDisposable
             await connection.Stream.WriteAsync(chunk.Message, timeout.Token).ConfigureAwait(false);
             await connection.Stream.FlushAsync(timeout.Token).ConfigureAwait(false);
             chunk.SentGeneration = connection.Generation;
+            _metrics.Written();
             return null;
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
@@ -248,10 +254,9 @@ public sealed class ForwardClient : IAsyncDisposable
                 return (null, "client shut down");
             }
 
-            var now = _time.GetUtcNow();
-            if (now < _nextConnectAttempt)
+            if (!_backoff.MayAttempt)
             {
-                return (null, $"not connected; next attempt in {(_nextConnectAttempt - now).TotalSeconds:0.#}s");
+                return (null, $"not connected; next attempt in {_backoff.Remaining.TotalSeconds:0.#}s");
             }
 
             string? lastFailure = null;
@@ -267,41 +272,35 @@ public sealed class ForwardClient : IAsyncDisposable
                 catch (ForwardHandshakeException ex)
                 {
                     ForwardClientLog.HandshakeFailed(_logger, endpoint.ToString(), ex.Message);
+                    _metrics.ConnectFailed();
                     lastFailure = ex.Message;
                     continue;
                 }
                 catch (Exception ex) when (ex is IOException or SocketException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
                 {
                     ForwardClientLog.ConnectFailed(_logger, endpoint.ToString(), ex.Message);
+                    _metrics.ConnectFailed();
                     lastFailure = $"cannot connect to {endpoint}: {ex.Message}";
                     continue;
                 }
 
                 _endpointIndex = index;
-                _failedRounds = 0;
-                _nextConnectAttempt = DateTimeOffset.MinValue;
+                _backoff.RecordSuccess();
                 Volatile.Write(ref _connection, connection);
                 ForwardClientLog.Connected(_logger, endpoint.ToString());
+                _metrics.Connected();
                 connection.AckReader = Task.Run(() => ReadAcksAsync(connection), CancellationToken.None);
                 await ResendPendingAsync(connection).ConfigureAwait(false);
                 return (connection, null);
             }
 
-            _failedRounds++;
-            _nextConnectAttempt = now + BackoffDelay(_failedRounds);
+            _backoff.RecordFailedRound();
             return (null, lastFailure);
         }
         finally
         {
             _connectLock.Release();
         }
-    }
-
-    private TimeSpan BackoffDelay(int failedRounds)
-    {
-        var factor = Math.Pow(2, Math.Min(failedRounds - 1, 16));
-        var delay = TimeSpan.FromTicks((long)Math.Min(_options.ReconnectBaseDelay.Ticks * factor, _options.ReconnectMaxDelay.Ticks));
-        return delay;
     }
 
     private async Task<ForwardConnection> ConnectAsync(ForwardEndpoint endpoint, CancellationToken cancellationToken)
@@ -453,6 +452,7 @@ public sealed class ForwardClient : IAsyncDisposable
         if (resent > 0)
         {
             ForwardClientLog.Resent(_logger, resent, connection.Endpoint.ToString());
+            _metrics.Resent(resent);
         }
     }
 
@@ -514,7 +514,10 @@ public sealed class ForwardClient : IAsyncDisposable
             return;
         }
 
-        chunk.Completion.TrySetResult(ForwardSendResult.Delivered);
+        if (chunk.Completion.TrySetResult(ForwardSendResult.Delivered))
+        {
+            _metrics.Acked();
+        }
     }
 
     /// <summary>One background loop at a time reconnects (with backoff) while acknowledged-pending chunks wait.</summary>
@@ -551,18 +554,17 @@ public sealed class ForwardClient : IAsyncDisposable
                 return;
             }
 
-            DateTimeOffset next;
+            TimeSpan delay;
             await _connectLock.WaitAsync(token).ConfigureAwait(false);
             try
             {
-                next = _nextConnectAttempt;
+                delay = _backoff.Remaining;
             }
             finally
             {
                 _connectLock.Release();
             }
 
-            var delay = next - _time.GetUtcNow();
             if (delay < TimeSpan.FromMilliseconds(10))
             {
                 delay = TimeSpan.FromMilliseconds(10);

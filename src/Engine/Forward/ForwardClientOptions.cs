@@ -17,6 +17,9 @@ public sealed class ForwardClientOptions
     /// </summary>
     public required IReadOnlyList<ForwardEndpoint> Endpoints { get; init; }
 
+    /// <summary>Name used in logs and metric tags, e.g. the output instance <c>forward.0</c>.</summary>
+    public string Name { get; init; } = "forward";
+
     /// <summary><c>Require_ack_response</c>: each chunk carries a <c>chunk</c> id and completes only on the server's ack.</summary>
     public bool RequireAck { get; init; }
 

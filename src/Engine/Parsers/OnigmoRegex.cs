@@ -37,10 +37,15 @@ internal static class OnigmoRegex
     /// Compiles <paramref name="pattern"/>. Accepts Fluent Bit's <c>/pattern/flags</c> form (flags i, m, x).
     /// Ruby's <c>^</c>/<c>$</c> are line anchors and its <c>m</c> flag means "dot matches newline"; both are mapped.
     /// </summary>
-    public static bool TryCompile(string pattern, out Regex? regex, out string? error)
+    /// <param name="pattern">The Fluent Bit regex.</param>
+    /// <param name="regex">The compiled regex on success.</param>
+    /// <param name="error">Why the pattern cannot be used.</param>
+    /// <param name="forMatching">True for regexes that will run per record: they are compiled to IL (ignored under
+    /// NativeAOT, which interprets); validation alone skips that cost.</param>
+    public static bool TryCompile(string pattern, out Regex? regex, out string? error, bool forMatching = false)
     {
         regex = null;
-        var options = RegexOptions.Multiline | RegexOptions.CultureInvariant;
+        var options = RegexOptions.Multiline | RegexOptions.CultureInvariant | (forMatching ? RegexOptions.Compiled : RegexOptions.None);
         var body = StripDelimiters(pattern, ref options);
         if (!TryTranslate(body, out var translated, out error))
         {

@@ -36,6 +36,27 @@ public sealed class FileOutputTests : IDisposable
     }
 
     [Fact]
+    public async Task Unicode_is_escaped_by_default_and_raw_when_the_service_says_so()
+    {
+        var record = new System.Buffers.ArrayBufferWriter<byte>();
+        Gateway.Engine.Records.EventWriter.WriteEvent(record, OutputTestData.Time, [new("msg", "héllo")]);
+        var chunk = new EventChunk("u", record.WrittenSpan.ToArray(), 1);
+        var section = OutputTestData.Section(("Name", "file"), ("Path", _directory), ("Format", "plain"));
+
+        await using (var escaped = OutputFactory.Create(section, new OutputContext { InstanceName = "file.0" }))
+        {
+            await escaped.FlushAsync(chunk, CancellationToken.None);
+        }
+
+        await using (var raw = OutputFactory.Create(section, new OutputContext { InstanceName = "file.1", JsonEscapeUnicode = false }))
+        {
+            await raw.FlushAsync(chunk, CancellationToken.None);
+        }
+
+        Assert.Equal("{\"msg\":\"h\\u00e9llo\"}\n{\"msg\":\"héllo\"}\n", await File.ReadAllTextAsync(Path.Combine(_directory, "u")));
+    }
+
+    [Fact]
     public async Task Plain_format_is_one_json_record_per_line()
     {
         var text = await FlushAndRead(OutputTestData.Chunk("app", count: 2), ("Format", "plain"));

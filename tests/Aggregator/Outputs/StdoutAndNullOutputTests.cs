@@ -99,6 +99,17 @@ public sealed class StdoutAndNullOutputTests
     }
 
     [Fact]
+    public async Task Host_factory_names_instances_like_fluent_bit()
+    {
+        var create = OutputFactory.ForHost(Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        await using var first = create(OutputTestData.Section(("Name", "null")));
+        await using var second = create(OutputTestData.Section(("Name", "null")));
+        await using var aliased = create(OutputTestData.Section(("Name", "null"), ("Alias", "sink")));
+        await using var other = create(OutputTestData.Section(("Name", "stdout")));
+        Assert.Equal(["null.0", "null.1", "sink", "stdout.0"], new[] { first.Name, second.Name, aliased.Name, other.Name });
+    }
+
+    [Fact]
     public void Missing_name_is_a_config_error_at_the_section()
     {
         var ex = Assert.Throws<ConfigException>(() => OutputFactory.Create(OutputTestData.Section(("Match", "*")), new OutputContext { InstanceName = "x.0" }));

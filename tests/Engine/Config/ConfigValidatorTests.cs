@@ -67,6 +67,18 @@ public sealed class ConfigValidatorTests
     }
 
     [Fact]
+    public void A_plugin_registered_at_run_time_is_supported_and_its_options_unchecked()
+    {
+        var catalog = PluginCatalog.CreateBuiltIn();
+        var doc = Parse("[OUTPUT]\n    Name http\n    Match *\n    uri /ingest\n    Retry_Limit x\n");
+
+        Assert.Equal("unknown output plugin 'http'", Assert.Single(ConfigValidator.Validate(doc, dryRun: false, catalog)).Message);
+        catalog.MarkSupported(PluginKind.Output, "http");
+
+        Assert.Empty(ConfigValidator.Validate(doc, dryRun: true, catalog));
+    }
+
+    [Fact]
     public void Built_in_statuses_match_what_is_implemented_today()
     {
         var catalog = PluginCatalog.CreateBuiltIn();
@@ -150,6 +162,7 @@ public sealed class ConfigValidatorTests
                 Time_Keep maybe
                 Time_Offset 0900
                 Decode_Field_As yaml log
+                Time_Format %Y-%m-%dT%H:%M:%S%Q
             """);
 
         var messages = ConfigValidator.Validate(doc, dryRun: false).Select(d => $"{d.Location.Line}: {d.Message}").ToList();
@@ -169,6 +182,7 @@ public sealed class ConfigValidatorTests
                 "20: Time_Keep: 'maybe' is not a boolean (on/off, true/false, yes/no)",
                 "21: Time_Offset: '0900' must look like +0900 or -07:00",
                 "22: Decode_Field_As: 'yaml log' must be '<json|escaped|escaped_utf8|mysql_quoted> <field> [try_next|do_next]'",
+                "23: Time_Format: %Q is not a strptime conversion (supported: %% %A %B %C %D %F %G %H %I %M %L %R %S %T %U %V %W %X %Y %Z %a %b %c %d %e %g %h %j %k %l %m %n %p %r %s %t %u %w %x %y %z)",
             ],
             messages.Skip(5));
     }
@@ -216,6 +230,39 @@ public sealed class ConfigValidatorTests
                 (DiagnosticSeverity.Error, "storage.backlog.mem_limit: '5Q' is not a size such as 5MB, 5M, 50k, 1G or a number of bytes"),
             ],
             ConfigValidator.Validate(doc, dryRun: false).Select(d => (d.Severity, d.Message)));
+    }
+
+    [Fact]
+    public void Parser_references_must_name_defined_parsers()
+    {
+        var doc = Parse("""
+            [PARSER]
+                Name   known
+                Format json
+            [MULTILINE_PARSER]
+                Name  java_stack
+                Type  regex
+                Rule  "start_state" "/^\S/" "cont"
+            [INPUT]
+                Name   tail
+                Path   /x
+                Parser known
+                Parser_1 missing_one
+                multiline.parser docker, cri, java_stack, nope
+            [FILTER]
+                Name     parser
+                Match    *
+                Key_Name log
+                Parser   ghost
+            """);
+
+        Assert.Equal(
+            [
+                "12: Parser_1: parser 'missing_one' is not defined in any Parsers_File",
+                "13: multiline parser 'nope' is not defined (built in: docker, cri, go, python, java, ruby; others need a [MULTILINE_PARSER] in a Parsers_File)",
+                "18: Parser: parser 'ghost' is not defined in any Parsers_File",
+            ],
+            ConfigValidator.Validate(doc, dryRun: false).Select(d => $"{d.Location.Line}: {d.Message}"));
     }
 
     [Fact]

@@ -153,10 +153,39 @@ public sealed class SeedConfigTests
 
         var diagnostics = ConfigValidator.Validate(doc, dryRun: false);
 
-        var error = Assert.Single(diagnostics);
+        var error = Assert.Single(diagnostics, d => d.Location.Line == 22);
         Assert.Equal(new ConfigLocation(file, 22), error.Location);
         Assert.Equal(DiagnosticSeverity.Error, error.Severity);
         Assert.StartsWith("unknown option 'Retry' for output plugin 'cloudwatch'; did you mean 'Retry_Limit'?", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Per_app_routing_with_the_include_fixed_reports_every_remaining_defect()
+    {
+        using var copy = new TempConfigDirectory();
+        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(Fixtures.SeedConfig("per-app-routing", "fluent-bit.conf"))!))
+        {
+            File.Copy(file, Path.Combine(copy.DirectoryPath, Path.GetFileName(file)));
+        }
+
+        var main = Path.Combine(copy.DirectoryPath, "fluent-bit.conf");
+        File.WriteAllText(main, File.ReadAllText(main).Replace("@INCLUDE host.conf", "@INCLUDE host-log.conf", StringComparison.Ordinal));
+
+        var doc = ClassicConfigReader.Load(main, PerAppEnvironment);
+        var errors = ConfigValidator.Validate(doc, dryRun: false).Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+
+        // Beyond the three documented defects: the systemd inputs use Read_From_Head, which systemd does not have
+        // (Fluent Bit rejects unknown properties), and parsers.conf has no 'syslog' parser for host-log.conf.
+        const string NoReadFromHead = "unknown option 'Read_From_Head' for input plugin 'systemd': systemd has no Read_From_Head: it reads the journal from the start unless 'Read_From_Tail On' is set";
+        Assert.Equal(
+            [
+                (Path.Combine(copy.DirectoryPath, "kube-systemd.conf"), 7, NoReadFromHead),
+                (Path.Combine(copy.DirectoryPath, "kube-systemd.conf"), 15, NoReadFromHead),
+                (Path.Combine(copy.DirectoryPath, "host-log.conf"), 6, "Parser: parser 'syslog' is not defined in any Parsers_File"),
+                (Path.Combine(copy.DirectoryPath, "host-log.conf"), 22, "unknown option 'Retry' for output plugin 'cloudwatch'; did you mean 'Retry_Limit'? (the line 'Retry _Limit' has a space inside the key)"),
+                (Path.Combine(copy.DirectoryPath, "parsers.conf"), 10, "parser 'syslog-rfc5424': invalid Regex"),
+            ],
+            errors.Select(e => (e.Location.File, e.Location.Line, e.Message.StartsWith("parser 'syslog-rfc5424'", StringComparison.Ordinal) ? "parser 'syslog-rfc5424': invalid Regex" : e.Message)));
     }
 
     [Fact]
@@ -188,6 +217,11 @@ public sealed class SeedConfigTests
         var output = Assert.Single(doc.OfKind(SectionKind.Output));
         Assert.Equal("**", output.Get("Match"));
         Assert.Equal("us-east-2", output.Get("region"));
+
+        // With no parsers file, the tail input's "Parser docker" names nothing.
+        var parserError = Assert.Single(ConfigValidator.Validate(doc, dryRun: false), d => d.Message.Contains("docker", StringComparison.Ordinal));
+        Assert.Equal(new ConfigLocation(main, 9), parserError.Location);
+        Assert.Equal("Parser: parser 'docker' is not defined in any Parsers_File", parserError.Message);
     }
 
     [Fact]

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Gateway.Engine.Forward;
 using Gateway.Engine.Records;
 using Gateway.Protos.Forward;
@@ -139,6 +141,36 @@ public sealed class ForwardClientTests
     }
 
     [Fact]
+    public async Task The_in_flight_window_holds_back_chunks_beyond_its_size()
+    {
+        await using var server = new TestForwardServer { ShouldAck = (_, message) => message.Tag == "late" };
+        var clock = new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20000));
+        var options = new ForwardClientOptions
+        {
+            Endpoints = [new ForwardEndpoint("127.0.0.1", server.Port)],
+            RequireAck = true,
+            MaxInFlightChunks = 2,
+        };
+        await using var client = new ForwardClient(options, NullLogger.Instance, clock);
+
+        var first = client.SendAsync(Chunk("unacked", 1), CancellationToken.None);
+        var second = client.SendAsync(Chunk("unacked", 1), CancellationToken.None);
+        await server.WaitUntilAsync(() => server.Messages.Count == 2, "two unacked messages");
+        var third = client.SendAsync(Chunk("late", 1), CancellationToken.None);
+
+        // The third chunk cannot be on the wire while two are unacknowledged.
+        await Task.Delay(200);
+        Assert.Equal(2, server.Messages.Count);
+        Assert.False(third.IsCompleted);
+
+        // Once the first two time out, the window opens and the third is sent and acked.
+        clock.Advance(TimeSpan.FromSeconds(31));
+        Assert.Equal(ForwardSendStatus.Retry, (await first.WaitAsync(TimeSpan.FromSeconds(30))).Status);
+        Assert.Equal(ForwardSendStatus.Retry, (await second.WaitAsync(TimeSpan.FromSeconds(30))).Status);
+        Assert.Equal(ForwardSendStatus.Delivered, (await third.WaitAsync(TimeSpan.FromSeconds(30))).Status);
+    }
+
+    [Fact]
     public async Task Unreachable_server_gives_retry_without_hanging()
     {
         // Bind and release a port so nothing listens on it.
@@ -151,6 +183,35 @@ public sealed class ForwardClientTests
         var result = await client.SendAsync(Chunk("t", 1), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(ForwardSendStatus.Retry, result.Status);
+    }
+
+    [Fact]
+    public async Task After_a_failed_connect_the_next_attempt_waits_for_the_backoff()
+    {
+        var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        var clock = new FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20000));
+        var options = new ForwardClientOptions
+        {
+            Endpoints = [new ForwardEndpoint("127.0.0.1", port)],
+            RequireAck = true,
+            ReconnectBaseDelay = TimeSpan.FromSeconds(10),
+        };
+        await using var client = new ForwardClient(options, NullLogger.Instance, clock);
+
+        var first = await client.SendAsync(Chunk("t", 1), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+        var second = await client.SendAsync(Chunk("t", 1), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(ForwardSendStatus.Retry, first.Status);
+        Assert.Contains("cannot connect", first.Reason);
+        Assert.Equal(ForwardSendStatus.Retry, second.Status);
+        Assert.Contains("next attempt in 10s", second.Reason);
+
+        clock.Advance(TimeSpan.FromSeconds(10));
+        var third = await client.SendAsync(Chunk("t", 1), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Contains("cannot connect", third.Reason);
     }
 
     [Fact]
@@ -208,6 +269,71 @@ public sealed class ForwardClientTests
         Assert.Equal(ForwardSendStatus.Retry, result.Status);
         Assert.Contains("shared_key mismatch", result.Reason);
         Assert.Empty(server.Messages);
+    }
+
+    private static X509Certificate2 SelfSignedServerCertificate()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=gateway-test", key, HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        names.AddIpAddress(IPAddress.Loopback);
+        names.AddDnsName("localhost");
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        var now = DateTimeOffset.UtcNow;
+        using var certificate = request.CreateSelfSigned(now.AddDays(-1), now.AddDays(1));
+
+        // Round-trip through PKCS#12 so the private key is usable by SslStream on every platform.
+        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
+    }
+
+    private static ForwardClientOptions TlsOptions(int port, bool verify, string? caFile) => new()
+    {
+        Endpoints = [new ForwardEndpoint("127.0.0.1", port)],
+        RequireAck = true,
+        Tls = true,
+        TlsVerify = verify,
+        TlsCaFile = caFile,
+    };
+
+    [Fact]
+    public async Task Tls_with_the_servers_certificate_as_ca_file_delivers()
+    {
+        using var certificate = SelfSignedServerCertificate();
+        var caFile = Path.Combine(Path.GetTempPath(), "gw-ca-" + Guid.NewGuid().ToString("N") + ".pem");
+        await File.WriteAllTextAsync(caFile, certificate.ExportCertificatePem());
+        try
+        {
+            await using var server = new TestForwardServer { Certificate = certificate };
+            await using var client = new ForwardClient(TlsOptions(server.Port, verify: true, caFile), NullLogger.Instance);
+
+            var result = await client.SendAsync(Chunk("tls", 2), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+            Assert.Equal(ForwardSendStatus.Delivered, result.Status);
+            Assert.Equal("tls", Assert.Single(server.Messages).Tag);
+        }
+        finally
+        {
+            File.Delete(caFile);
+        }
+    }
+
+    [Fact]
+    public async Task Tls_verify_rejects_an_untrusted_certificate_and_verify_off_accepts_it()
+    {
+        using var certificate = SelfSignedServerCertificate();
+        await using var server = new TestForwardServer { Certificate = certificate };
+
+        await using (var strict = new ForwardClient(TlsOptions(server.Port, verify: true, caFile: null), NullLogger.Instance))
+        {
+            var refused = await strict.SendAsync(Chunk("t", 1), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(ForwardSendStatus.Retry, refused.Status);
+            Assert.Contains("TLS", refused.Reason);
+        }
+
+        await using var lax = new ForwardClient(TlsOptions(server.Port, verify: false, caFile: null), NullLogger.Instance);
+        var accepted = await lax.SendAsync(Chunk("t", 1), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(ForwardSendStatus.Delivered, accepted.Status);
     }
 
     [Fact]

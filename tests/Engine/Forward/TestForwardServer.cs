@@ -2,7 +2,9 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using Gateway.Protos.Forward;
 using MessagePack;
 
@@ -43,6 +45,9 @@ internal sealed class TestForwardServer : IAsyncDisposable
     public string? SharedKey { get; init; }
 
     public IReadOnlyList<ForwardUser> Users { get; init; } = [];
+
+    /// <summary>When set, connections are TLS with this server certificate.</summary>
+    public X509Certificate2? Certificate { get; init; }
 
     /// <summary>PINGs the server accepted.</summary>
     public ConcurrentQueue<ForwardPing> AcceptedPings { get; } = new();
@@ -115,7 +120,14 @@ internal sealed class TestForwardServer : IAsyncDisposable
     {
         try
         {
-            var stream = client.GetStream();
+            Stream stream = client.GetStream();
+            if (Certificate is not null)
+            {
+                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+                await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = Certificate }, _stop.Token);
+                stream = ssl;
+            }
+
             using var reader = new MessagePackStreamReader(stream, leaveOpen: true);
             if (SharedKey is not null && !await HandshakeAsync(stream, reader))
             {
@@ -152,7 +164,7 @@ internal sealed class TestForwardServer : IAsyncDisposable
                 }
             }
         }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or System.Security.Authentication.AuthenticationException)
         {
             // connection ended
         }

@@ -112,6 +112,14 @@ public sealed class FluentJsonTests
     }
 
     [Fact]
+    public void Long_plain_runs_around_escapes_are_copied_intact()
+    {
+        var plain = new string('a', 70) + "~{}[]";
+        var input = Encoding.UTF8.GetBytes(plain + "\"" + plain + "\n" + plain);
+        Assert.Equal("\"" + plain + "\\\"" + plain + "\\n" + plain + "\"", StringJson(input));
+    }
+
+    [Fact]
     public void Non_ascii_is_escaped_as_lowercase_u_escapes_with_surrogate_pairs()
     {
         var input = Encoding.UTF8.GetBytes("é€😀");

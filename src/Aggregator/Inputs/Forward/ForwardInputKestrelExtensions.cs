@@ -1,18 +1,37 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using Gateway.Engine.Pipeline;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Gateway.Aggregator.Inputs.Forward;
 
 /// <summary>Registers forward inputs as Kestrel endpoints (one call per <c>[INPUT] Name forward</c>).</summary>
 public static class ForwardInputKestrelExtensions
 {
+    /// <summary>
+    /// Adds a forward input endpoint, building its handler from the host's services (IMeterFactory, logging,
+    /// ApplicationStopping). Call from <c>ConfigureKestrel</c>, once per forward input.
+    /// </summary>
+    public static ListenOptions ListenForward(this KestrelServerOptions kestrel, ForwardInputOptions options, IChunkSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(kestrel);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(sink);
+        var services = kestrel.ApplicationServices;
+        var metrics = new ForwardInputMetrics(services.GetRequiredService<IMeterFactory>(), options.Name);
+        var logger = services.GetRequiredService<ILogger<ForwardConnectionHandler>>();
+        var stopping = services.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None;
+        return kestrel.ListenForward(options, new ForwardConnectionHandler(options, sink, metrics, logger, stopping));
+    }
+
     /// <summary>
     /// Adds an endpoint serving the Forward protocol with <paramref name="handler"/>: TCP on Listen:Port, or the
     /// Unix socket at Unix_Path (Unix_Perm applied once the server has started), with TLS when configured.
@@ -60,7 +79,15 @@ public static class ForwardInputKestrelExtensions
             kestrel.Listen(IPAddress.Parse(options.Listen), options.Port, Configure);
         }
 
-        return endpoint!;
+        var bound = endpoint!;
+        var lifetime = kestrel.ApplicationServices?.GetService<IHostApplicationLifetime>();
+        if (lifetime is not null)
+        {
+            // After start the endpoint shows the bound address (Port 0 resolved).
+            lifetime.ApplicationStarted.Register(() => ForwardInputLog.Listening(handler.Logger, options.Name, Describe(bound, options)));
+        }
+
+        return bound;
     }
 
     /// <summary>Sets Unix_Perm on the socket file; call after the server started if the host has no lifetime service.</summary>
@@ -81,6 +108,9 @@ public static class ForwardInputKestrelExtensions
             ForwardInputLog.UnixPermissionsFailed(handler.Logger, ex, handler.Options.Name, path);
         }
     }
+
+    private static string Describe(ListenOptions endpoint, ForwardInputOptions options) =>
+        (options.UnixPath is { } path ? $"unix://{path}" : endpoint.EndPoint.ToString()) + (options.Tls is null ? string.Empty : " (tls)");
 
     private static X509Certificate2 LoadCertificate(ForwardTlsOptions tls) =>
         tls.KeyPassword is { Length: > 0 } password

@@ -8,25 +8,13 @@ namespace Gateway.Aggregator.Inputs.Forward;
 /// <summary>TLS settings of a forward input (<c>tls</c>, <c>tls.crt_file</c>, <c>tls.key_file</c>, ...).</summary>
 public sealed record ForwardTlsOptions(string CertificateFile, string KeyFile, string? KeyPassword, bool VerifyClient, string? CaFile);
 
-/// <summary>Thrown when a forward input section has bad values; every problem carries its file and line.</summary>
-public sealed class ForwardInputConfigException : Exception
-{
-    public ForwardInputConfigException(IReadOnlyList<ConfigDiagnostic> diagnostics)
-        : base(string.Join(Environment.NewLine, diagnostics))
-    {
-        Diagnostics = diagnostics;
-    }
-
-    public IReadOnlyList<ConfigDiagnostic> Diagnostics { get; }
-}
-
 /// <summary>
 /// Settings of one <c>[INPUT] Name forward</c> section, with Fluent Bit in_forward's keys and defaults:
 /// <c>Listen</c> 0.0.0.0, <c>Port</c> 24224, <c>Unix_Path</c>, <c>Unix_Perm</c>, <c>Tag_Prefix</c>, <c>Tag</c>,
 /// <c>Buffer_Chunk_Size</c> 1024000, <c>Buffer_Max_Size</c> 6144000, <c>Shared_Key</c>, <c>Empty_Shared_Key</c>,
 /// <c>Self_Hostname</c> localhost, <c>Security.Users</c> (<c>user password</c> pairs), <c>tls</c>,
 /// <c>tls.verify</c>, <c>tls.crt_file</c>, <c>tls.key_file</c>, <c>tls.key_passwd</c>, <c>tls.ca_file</c>;
-/// plus this project's <c>Buffer_Max_Decompressed_Size</c> (64M) capping what a compressed message may inflate to.
+/// plus this project's <c>Buffer_Max_Decompressed_Size</c> (default 64 MiB) capping what a compressed message may inflate to.
 /// </summary>
 public sealed record ForwardInputOptions
 {
@@ -71,24 +59,31 @@ public sealed record ForwardInputOptions
 
     public ForwardDecoderLimits DecoderLimits => new() { MaxMessageBytes = BufferMaxSize, MaxDecompressedBytes = MaxDecompressedSize };
 
-    /// <summary>Reads and validates a section; throws <see cref="ForwardInputConfigException"/> listing every bad value.</summary>
-    public static ForwardInputOptions FromSection(ConfigSection section)
+    /// <summary>
+    /// Reads and validates a section; throws the engine's <see cref="ConfigException"/> naming file:line of the
+    /// first bad value (<see cref="TryFromSection"/> reports all of them).
+    /// </summary>
+    /// <param name="section">The <c>[INPUT]</c> section.</param>
+    /// <param name="defaultName">Instance name when the section has no <c>Alias</c>, e.g. <c>forward.0</c> as Fluent Bit numbers them.</param>
+    public static ForwardInputOptions FromSection(ConfigSection section, string defaultName = "forward")
     {
-        if (!TryFromSection(section, out var options, out var diagnostics))
+        if (!TryFromSection(section, out var options, out var diagnostics, defaultName))
         {
-            throw new ForwardInputConfigException(diagnostics);
+            var first = diagnostics[0];
+            var more = diagnostics.Count > 1 ? $" (and {diagnostics.Count - 1} more problem(s) in this section)" : string.Empty;
+            throw new ConfigException(first.Location, first.Message + more);
         }
 
         return options!;
     }
 
-    public static bool TryFromSection(ConfigSection section, out ForwardInputOptions? options, out IReadOnlyList<ConfigDiagnostic> diagnostics)
+    public static bool TryFromSection(ConfigSection section, out ForwardInputOptions? options, out IReadOnlyList<ConfigDiagnostic> diagnostics, string defaultName = "forward")
     {
         ArgumentNullException.ThrowIfNull(section);
         var errors = new List<ConfigDiagnostic>();
         var result = new ForwardInputOptions
         {
-            Name = section.Get("Alias") is { Length: > 0 } alias ? alias : "forward",
+            Name = section.Get("Alias") is { Length: > 0 } alias ? alias : defaultName,
         };
 
         if (section.Find("Listen") is { } listen)
@@ -96,7 +91,7 @@ public sealed record ForwardInputOptions
             var value = listen.Value.Trim();
             if (!string.Equals(value, "localhost", StringComparison.OrdinalIgnoreCase) && !IPAddress.TryParse(value, out _))
             {
-                errors.Add(Error(listen, $"Listen '{listen.Value}' is not an IP address or 'localhost'"));
+                errors.Add(Error(listen, $"Listen: '{listen.Value}' is not an IP address or 'localhost'"));
             }
 
             result = result with { Listen = value };
@@ -110,7 +105,7 @@ public sealed record ForwardInputOptions
             }
             else
             {
-                errors.Add(Error(port, $"Port '{port.Value}' is not a TCP port number (0-65535)"));
+                errors.Add(Error(port, $"Port: '{port.Value}' is not a TCP port number (0-65535)"));
             }
         }
 
@@ -133,7 +128,7 @@ public sealed record ForwardInputOptions
             }
             catch (Exception ex) when (ex is FormatException or OverflowException or ArgumentException)
             {
-                errors.Add(Error(perm, $"Unix_Perm '{perm.Value}' is not an octal permission such as 0660"));
+                errors.Add(Error(perm, $"Unix_Perm: '{perm.Value}' is not an octal permission such as 0660"));
             }
         }
 
@@ -167,7 +162,7 @@ public sealed record ForwardInputOptions
             errors.Add(Error(chunkEntry, $"Buffer_Chunk_Size ({result.BufferChunkSize}) is larger than Buffer_Max_Size ({result.BufferMaxSize})"));
         }
 
-        var emptySharedKey = ReadBool(section, "Empty_Shared_Key", errors) ?? false;
+        var emptySharedKey = ConfigValues.GetBool(section, "Empty_Shared_Key", false, errors);
         if (section.Find("Shared_Key") is { } sharedKey)
         {
             result = result with { SharedKey = sharedKey.Value };
@@ -188,7 +183,7 @@ public sealed record ForwardInputOptions
             var parts = entry.Value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
             if (parts.Length == 0 || parts.Length % 2 != 0)
             {
-                errors.Add(Error(entry, "Security.Users must be 'username password' pairs"));
+                errors.Add(Error(entry, $"Security.Users: '{entry.Value}' is not 'username password' pairs"));
                 continue;
             }
 
@@ -205,7 +200,7 @@ public sealed record ForwardInputOptions
             errors.Add(Error(section.FindAll("Security.Users").First(), "Security.Users is set but neither Shared_Key nor Empty_Shared_Key"));
         }
 
-        if (ReadBool(section, "tls", errors) == true)
+        if (ConfigValues.GetBool(section, "tls", false, errors))
         {
             var crt = section.Find("tls.crt_file");
             var key = section.Find("tls.key_file");
@@ -225,7 +220,7 @@ public sealed record ForwardInputOptions
 
                 result = result with
                 {
-                    Tls = new ForwardTlsOptions(crt.Value.Trim(), key.Value.Trim(), section.Get("tls.key_passwd"), ReadBool(section, "tls.verify", errors) ?? false, ca?.Value.Trim()),
+                    Tls = new ForwardTlsOptions(crt.Value.Trim(), key.Value.Trim(), section.Get("tls.key_passwd"), ConfigValues.GetBool(section, "tls.verify", false, errors), ca?.Value.Trim()),
                 };
             }
         }
@@ -235,39 +230,7 @@ public sealed record ForwardInputOptions
         return errors.Count == 0;
     }
 
-    /// <summary>Fluent Bit size syntax: bytes, or a number with K/KB/M/MB/G/GB (powers of 1024).</summary>
-    internal static bool TryParseSize(string text, out long bytes)
-    {
-        bytes = 0;
-        var value = text.Trim();
-        long multiplier = 1;
-        var upper = value.ToUpperInvariant();
-        foreach (var (suffix, factor) in new (string, long)[] { ("KB", 1L << 10), ("MB", 1L << 20), ("GB", 1L << 30), ("K", 1L << 10), ("M", 1L << 20), ("G", 1L << 30) })
-        {
-            if (upper.EndsWith(suffix, StringComparison.Ordinal))
-            {
-                multiplier = factor;
-                value = value[..^suffix.Length];
-                break;
-            }
-        }
-
-        if (!double.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number) || number <= 0)
-        {
-            return false;
-        }
-
-        var total = number * multiplier;
-        if (total >= int.MaxValue)
-        {
-            // Frames are held in contiguous arrays; 2 GB is the hard ceiling.
-            return false;
-        }
-
-        bytes = (long)total;
-        return bytes > 0;
-    }
-
+    /// <summary>A size key read with the engine's Fluent Bit units, limited to what one array can hold.</summary>
     private static long? ReadSize(ConfigSection section, string key, List<ConfigDiagnostic> errors)
     {
         if (section.Find(key) is not { } entry)
@@ -275,39 +238,27 @@ public sealed record ForwardInputOptions
             return null;
         }
 
-        if (TryParseSize(entry.Value, out var bytes))
+        if (!ConfigValues.TryParseSize(entry, out var bytes, out var diagnostic))
         {
-            return bytes;
-        }
-
-        errors.Add(Error(entry, $"{key} '{entry.Value}' is not a size (e.g. 6144000, 512K, 6M) between 1 byte and 2G"));
-        return null;
-    }
-
-    private static bool? ReadBool(ConfigSection section, string key, List<ConfigDiagnostic> errors)
-    {
-        if (section.Find(key) is not { } entry)
-        {
+            errors.Add(diagnostic!);
             return null;
         }
 
-        switch (entry.Value.Trim().ToLowerInvariant())
+        if (bytes is < 1 or >= int.MaxValue)
         {
-            case "on" or "true" or "yes" or "1":
-                return true;
-            case "off" or "false" or "no" or "0":
-                return false;
-            default:
-                errors.Add(Error(entry, $"{key} '{entry.Value}' is not a boolean (on/off, true/false)"));
-                return null;
+            // Frames are held in contiguous arrays; 2 GB is the hard ceiling.
+            errors.Add(Error(entry, $"{key}: '{entry.Value}' must be between 1 byte and 2G"));
+            return null;
         }
+
+        return bytes;
     }
 
     private static void CheckFile(ConfigEntry entry, List<ConfigDiagnostic> errors)
     {
         if (!File.Exists(entry.Value.Trim()))
         {
-            errors.Add(Error(entry, $"{entry.Key} '{entry.Value}' does not exist"));
+            errors.Add(Error(entry, $"{entry.Key}: '{entry.Value}' does not exist"));
         }
     }
 

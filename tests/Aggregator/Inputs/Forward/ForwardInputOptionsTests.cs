@@ -53,14 +53,24 @@ public sealed class ForwardInputOptionsTests
         Assert.Equal(24230, options.Port);
         Assert.Equal("fw.", options.TagPrefix);
         Assert.Equal("fixed", options.Tag);
-        Assert.Equal(512 * 1024, options.BufferChunkSize);
-        Assert.Equal(8 * 1024 * 1024, options.BufferMaxSize);
-        Assert.Equal(32 * 1024 * 1024, options.MaxDecompressedSize);
+        Assert.Equal(512_000, options.BufferChunkSize);
+        Assert.Equal(8_000_000, options.BufferMaxSize);
+        Assert.Equal(32_000_000, options.MaxDecompressedSize);
         Assert.Equal("secret", options.SharedKey);
         Assert.Equal("aggregator-0", options.SelfHostname);
         Assert.Equal([new ForwardUser("alice", "wonderland"), new ForwardUser("bob", "builder"), new ForwardUser("carol", "singer")], options.Users);
         Assert.Equal("fw_in", options.Name);
-        Assert.Equal(8 * 1024 * 1024, options.DecoderLimits.MaxMessageBytes);
+        Assert.Equal(8_000_000, options.DecoderLimits.MaxMessageBytes);
+    }
+
+    [Theory]
+    [InlineData("6144000", 6_144_000)]
+    [InlineData("64k", 64_000)]
+    [InlineData("2MB", 2_000_000)]
+    [InlineData("1G", 1_000_000_000)]
+    public void Sizes_use_fluent_bit_units(string text, long expected)
+    {
+        Assert.Equal(expected, ForwardInputOptions.FromSection(Section(("Buffer_Max_Size", text))).BufferMaxSize);
     }
 
     [Fact]
@@ -80,39 +90,42 @@ public sealed class ForwardInputOptionsTests
     }
 
     [Theory]
-    [InlineData("Port", "http", "fluent-bit.conf:11", "Port 'http' is not a TCP port")]
-    [InlineData("Port", "70000", "fluent-bit.conf:11", "Port '70000'")]
-    [InlineData("Listen", "my-host", "fluent-bit.conf:11", "Listen 'my-host' is not an IP address")]
-    [InlineData("Buffer_Max_Size", "lots", "fluent-bit.conf:11", "Buffer_Max_Size 'lots' is not a size")]
-    [InlineData("Buffer_Max_Size", "3G", "fluent-bit.conf:11", "Buffer_Max_Size '3G'")]
-    [InlineData("Unix_Perm", "rwx", "fluent-bit.conf:11", "Unix_Perm 'rwx' is not an octal permission")]
-    [InlineData("Empty_Shared_Key", "maybe", "fluent-bit.conf:11", "Empty_Shared_Key 'maybe' is not a boolean")]
-    [InlineData("Security.Users", "alice", "fluent-bit.conf:11", "Security.Users must be 'username password' pairs")]
-    public void Bad_values_name_the_key_and_location(string key, string value, string location, string message)
+    [InlineData("Port", "http", "Port: 'http' is not a TCP port")]
+    [InlineData("Port", "70000", "Port: '70000'")]
+    [InlineData("Listen", "my-host", "Listen: 'my-host' is not an IP address")]
+    [InlineData("Buffer_Max_Size", "lots", "Buffer_Max_Size: 'lots' is not a size")]
+    [InlineData("Buffer_Max_Size", "3G", "Buffer_Max_Size: '3G' must be between 1 byte and 2G")]
+    [InlineData("Buffer_Max_Size", "false", "Buffer_Max_Size: 'false' must be between 1 byte and 2G")]
+    [InlineData("Buffer_Chunk_Size", "10XB", "Buffer_Chunk_Size: '10XB' is not a size")]
+    [InlineData("Unix_Perm", "rwx", "Unix_Perm: 'rwx' is not an octal permission")]
+    [InlineData("Empty_Shared_Key", "maybe", "Empty_Shared_Key: 'maybe' is not a boolean")]
+    [InlineData("Security.Users", "alice", "Security.Users: 'alice' is not 'username password' pairs")]
+    public void Bad_values_name_the_key_and_location(string key, string value, string message)
     {
-        var ex = Assert.Throws<ForwardInputConfigException>(() => ForwardInputOptions.FromSection(Section((key, value))));
-        var diagnostic = Assert.Single(ex.Diagnostics);
-        Assert.Equal(location, diagnostic.Location.ToString());
-        Assert.Contains(message, diagnostic.Message, StringComparison.Ordinal);
-        Assert.Contains(location, ex.Message, StringComparison.Ordinal);
+        var ex = Assert.Throws<ConfigException>(() => ForwardInputOptions.FromSection(Section((key, value))));
+        Assert.Equal("fluent-bit.conf:11", ex.Location.ToString());
+        Assert.Contains(message, ex.Reason, StringComparison.Ordinal);
+        Assert.StartsWith("fluent-bit.conf:11: ", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Users_without_a_shared_key_are_refused_like_fluent_bit()
     {
-        var ex = Assert.Throws<ForwardInputConfigException>(() => ForwardInputOptions.FromSection(Section(("Security.Users", "alice pw"))));
-        Assert.Contains("neither Shared_Key nor Empty_Shared_Key", Assert.Single(ex.Diagnostics).Message, StringComparison.Ordinal);
+        var ex = Assert.Throws<ConfigException>(() => ForwardInputOptions.FromSection(Section(("Security.Users", "alice pw"))));
+        Assert.Contains("neither Shared_Key nor Empty_Shared_Key", ex.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Tls_needs_existing_certificate_and_key_files()
     {
-        var ex = Assert.Throws<ForwardInputConfigException>(() => ForwardInputOptions.FromSection(Section(("tls", "on"))));
-        Assert.Contains("tls.crt_file and tls.key_file", Assert.Single(ex.Diagnostics).Message, StringComparison.Ordinal);
+        var ex = Assert.Throws<ConfigException>(() => ForwardInputOptions.FromSection(Section(("tls", "on"))));
+        Assert.Contains("tls.crt_file and tls.key_file", ex.Reason, StringComparison.Ordinal);
 
-        ex = Assert.Throws<ForwardInputConfigException>(() => ForwardInputOptions.FromSection(Section(("tls", "on"), ("tls.crt_file", "/nonexistent/a.crt"), ("tls.key_file", "/nonexistent/a.key"))));
-        Assert.Equal(2, ex.Diagnostics.Count);
-        Assert.All(ex.Diagnostics, d => Assert.Contains("does not exist", d.Message, StringComparison.Ordinal));
+        Assert.False(ForwardInputOptions.TryFromSection(Section(("tls", "on"), ("tls.crt_file", "/nonexistent/a.crt"), ("tls.key_file", "/nonexistent/a.key")), out _, out var diagnostics));
+        Assert.Equal(2, diagnostics.Count);
+        Assert.All(diagnostics, d => Assert.Contains("does not exist", d.Message, StringComparison.Ordinal));
+        ex = Assert.Throws<ConfigException>(() => ForwardInputOptions.FromSection(Section(("tls", "on"), ("tls.crt_file", "/nonexistent/a.crt"), ("tls.key_file", "/nonexistent/a.key"))));
+        Assert.Contains("and 1 more problem", ex.Reason, StringComparison.Ordinal);
 
         var crt = Path.GetTempFileName();
         var key = Path.GetTempFileName();

@@ -5,7 +5,15 @@ using static Gateway.Aggregator.Tests.Inputs.Forward.ForwardFrames;
 
 namespace Gateway.Aggregator.Tests.Inputs.Forward;
 
+/// <summary>Runs alone: process-wide memory measurements must not see other tests' allocations.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ForwardIsolatedCollection
+{
+    public const string Name = "Forward input, isolated";
+}
+
 /// <summary>Hostile input at scale: the server keeps serving good clients and its memory stays bounded.</summary>
+[Collection(ForwardIsolatedCollection.Name)]
 public sealed class ForwardInputRobustnessTests
 {
     private const int MalformedConnections = 10_000;
