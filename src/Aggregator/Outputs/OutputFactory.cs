@@ -12,7 +12,7 @@ namespace Gateway.Aggregator.Outputs;
 public static class OutputFactory
 {
     /// <summary>Plugin names this factory builds.</summary>
-    public static IReadOnlyCollection<string> PluginNames { get; } = ["null", "stdout", "file", "forward"];
+    public static IReadOnlyCollection<string> PluginNames { get; } = ["null", "stdout", "file", "forward", "cloudwatch_logs", "cloudwatch"];
 
     /// <summary>
     /// A factory for the host: names instances as Fluent Bit does — the section's <c>Alias</c>, else
@@ -63,6 +63,7 @@ public static class OutputFactory
             "stdout" => CreateStdout(section, context),
             "file" => CreateFile(section, context),
             "forward" => ForwardOutputFactory.Create(section, context),
+            "cloudwatch_logs" or "cloudwatch" => CloudWatch.CloudWatchOutputFactory.Create(section, context),
             _ => throw new ConfigException(nameEntry.Location, $"unknown output plugin '{nameEntry.Value}'"),
         };
     }

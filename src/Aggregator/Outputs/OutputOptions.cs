@@ -29,14 +29,21 @@ internal sealed class OutputOptions
     /// <summary>Throws for the first key neither the plugin nor the engine knows.</summary>
     public void RejectUnknownKeys(string pluginName)
     {
+        foreach (var entry in UnknownEntries())
+        {
+            throw new ConfigException(entry.Location, $"{pluginName}: unknown configuration property '{entry.Key}'");
+        }
+    }
+
+    /// <summary>Entries neither the plugin nor the engine knows (for plugins that warn instead of refusing).</summary>
+    public IEnumerable<ConfigEntry> UnknownEntries()
+    {
         foreach (var entry in _section.Entries)
         {
-            if (_known.Contains(entry.Key) || EngineKeys.Contains(entry.Key) || HasEnginePrefix(entry.Key))
+            if (!_known.Contains(entry.Key) && !EngineKeys.Contains(entry.Key) && !HasEnginePrefix(entry.Key))
             {
-                continue;
+                yield return entry;
             }
-
-            throw new ConfigException(entry.Location, $"{pluginName}: unknown configuration property '{entry.Key}'");
         }
     }
 
