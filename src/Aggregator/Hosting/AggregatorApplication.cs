@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using System.Net;
 using Gateway.Aggregator.Engine;
 using Gateway.Aggregator.Inputs.Forward;
 using Gateway.Aggregator.Outputs;
@@ -36,32 +35,6 @@ internal sealed class AggregatorHostSettings
     public Func<ConfigSection, IFilter?>? FilterFactory { get; init; }
 }
 
-/// <summary>The Kestrel endpoints of the forward inputs, to report (and, in tests, find) their bound ports.</summary>
-internal sealed class ForwardListeners
-{
-    private readonly List<(string Input, ListenOptions Endpoint)> _endpoints = [];
-
-    public void Add(string input, ListenOptions endpoint)
-    {
-        lock (_endpoints)
-        {
-            _endpoints.Add((input, endpoint));
-        }
-    }
-
-    /// <summary>Input name and bound TCP endpoint (null for a Unix socket), valid once the server started.</summary>
-    public IReadOnlyList<(string Input, IPEndPoint? Endpoint)> Bound
-    {
-        get
-        {
-            lock (_endpoints)
-            {
-                return _endpoints.ConvertAll(e => (e.Input, e.Endpoint.EndPoint as IPEndPoint));
-            }
-        }
-    }
-}
-
 /// <summary>
 /// Builds the aggregator's ASP.NET Core host: Kestrel with the <c>[SERVICE]</c> HTTP server (health, readiness,
 /// metrics) and one endpoint per forward input, the engine as a hosted service, console logging at
@@ -90,7 +63,6 @@ internal static class AggregatorApplication
         builder.Services.AddSingleton(settings.Config);
         builder.Services.AddSingleton(service);
         builder.Services.AddSingleton<ReadinessRegistry>();
-        builder.Services.AddSingleton<ForwardListeners>();
         builder.Services.AddAggregatorTelemetry(settings.Version, settings.OtlpEndpoint);
 
         // The engine is a hosted service registered before the server, so it starts (and begins replaying
@@ -199,7 +171,6 @@ internal static class AggregatorApplication
         var services = kestrel.ApplicationServices;
         var engine = services.GetRequiredService<AggregatorEngine>();
         var meters = services.GetRequiredService<IMeterFactory>();
-        var listeners = services.GetRequiredService<ForwardListeners>();
         var logger = services.GetRequiredService<ILogger<ForwardConnectionHandler>>();
         var stopping = services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         foreach (var input in inputs)
@@ -211,7 +182,7 @@ internal static class AggregatorApplication
                 new ForwardInputMetrics(meters, input.Options.Name),
                 logger,
                 stopping);
-            listeners.Add(input.Options.Name, kestrel.ListenForward(input.Options, handler));
+            kestrel.ListenForward(input.Options, handler);
         }
     }
 
