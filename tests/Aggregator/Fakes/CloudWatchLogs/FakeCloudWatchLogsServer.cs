@@ -76,6 +76,11 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
 
     public IReadOnlyCollection<PutLogEventsCall> PutCalls => _putCalls;
 
+    /// <summary>Throttles and 5xx answers injected so far.</summary>
+    public int InjectedFaults => Volatile.Read(ref _injectedFaults);
+
+    private int _injectedFaults;
+
     public IReadOnlyCollection<string> Violations => _violations;
 
     public int RequestCount(string operation) => _requestCounts.TryGetValue(operation, out var n) ? n : 0;
@@ -179,6 +184,11 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
             lock (_randomGate)
             {
                 roll = _random.NextDouble() * 100;
+            }
+
+            if (roll < ThrottlePercent + ServerErrorPercent)
+            {
+                Interlocked.Increment(ref _injectedFaults);
             }
 
             if (roll < ThrottlePercent)
