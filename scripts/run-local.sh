@@ -14,7 +14,7 @@ out_dir=".tmp/out"
 [ -d "$fixtures" ] || { echo "error: fixture logs not found at $fixtures (set GATEWAY_FIXTURES)" >&2; exit 1; }
 
 echo "==> building the aggregator (Release)"
-dotnet build src/Aggregator/Gateway.Aggregator.csproj -c Release -nologo -v quiet -o .tmp/bin/aggregator
+dotnet build src/Aggregator/Gateway.Aggregator.csproj -c Release -nologo -v quiet -clp:NoSummary -o .tmp/bin/aggregator
 
 if [ ! -d tests/clients/node_modules/@fluent-org/logger ]; then
   echo "==> npm ci (tests/clients)"

@@ -16,6 +16,8 @@ async function main() {
     socket: { host, port: Number(port), disableReconnect: true },
     disconnect: { waitForPending: true, waitForPendingDelay: 30000, socketDisconnectDelay: 100 },
   });
+  // With disableReconnect the client does not connect by itself.
+  await client.connect();
   const pending = [];
   for (const file of files) {
     const tag = 'local.' + path.basename(file).split('_')[0].replace(/[^A-Za-z0-9.-]/g, '_');

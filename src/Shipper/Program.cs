@@ -1,4 +1,3 @@
-using Gateway.Engine.Config;
 using Gateway.Shipper.Hosting;
 
 namespace Gateway.Shipper;
@@ -8,11 +7,9 @@ internal static class Program
     public static async Task<int> Main(string[] args)
     {
         using var shutdown = new ShutdownSignal();
-        return await ShipperProgram.RunAsync(args, LoadConfig, ShipperProgram.Idle, Console.Out, Console.Error, shutdown.Stopping)
+
+        // The node inputs (tail, systemd, ...) plug in here in place of Idle once their pipeline is wired.
+        return await ShipperProgram.RunAsync(args, ShipperProgram.Idle, Console.Out, Console.Error, shutdown.Stopping)
             .ConfigureAwait(false);
     }
-
-    // Replaced by ClassicConfigReader.Load + ConfigValidator once the config reader lands on main.
-    private static ConfigDocument LoadConfig(string path) =>
-        throw new NotSupportedException($"{path}: the classic config reader is not merged yet");
 }

@@ -42,7 +42,14 @@ const timer = setTimeout(() => {
 
 async function main() {
   const client = new FluentClient(null, options);
-  client.socketOn('error', (err) => console.error(`socket error: ${err && err.message}`));
+  // Reconnect is off, so any socket error (refused handshake, TLS failure) ends the run: fail now instead
+  // of waiting for the ack timeout.
+  client.socketOn('error', (err) => {
+    console.error(`socket error: ${err && err.message}`);
+    process.exit(3);
+  });
+  // With disableReconnect the client does not connect by itself; connect() rejects when the server refuses.
+  await client.connect();
   const pending = [];
   for (let i = 0; i < count; i++) {
     pending.push(client.emit(tag, { seq: i, client: '@fluent-org/logger', mode, msg: `hello ${mode} ${i} ünïcødé` }));

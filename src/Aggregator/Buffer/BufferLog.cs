@@ -26,6 +26,9 @@ internal static partial class BufferLog
     [LoggerMessage(EventId = 1206, Level = LogLevel.Information, Message = "Replay found {Chunks} chunk(s) in {Segments} segment(s); {Pending} chunk/output pair(s) still to deliver")]
     public static partial void ReplayScanned(ILogger logger, int chunks, int segments, int pending);
 
+    [LoggerMessage(EventId = 1208, Level = LogLevel.Error, Message = "Segment {Segment}: chunk at offset {Offset} ({Bytes} bytes) fails its checksum; skipped, the chunks after it are kept")]
+    public static partial void CorruptFrameSkipped(ILogger logger, string segment, long offset, long bytes);
+
     [LoggerMessage(EventId = 1207, Level = LogLevel.Error, Message = "Segment {Segment} could not be read for replay; it is left in place untouched")]
     public static partial void SegmentUnreadable(ILogger logger, Exception exception, string segment);
 }

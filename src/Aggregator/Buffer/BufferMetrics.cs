@@ -12,6 +12,7 @@ internal sealed class BufferMetrics : IDisposable
     public const string MeterName = "Gateway";
 
     private readonly Meter _meter;
+    private readonly bool _ownsMeter;
     private long _chunksAppended;
     private long _recordsAppended;
     private long _bytesAppended;
@@ -23,13 +24,15 @@ internal sealed class BufferMetrics : IDisposable
 
     public BufferMetrics(Func<long> memoryBytes, Func<long> diskBytes, IMeterFactory? meterFactory = null)
     {
+        // A factory's meter is shared and disposed by the factory; only a meter made here is ours to dispose.
+        _ownsMeter = meterFactory is null;
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         _meter.CreateObservableCounter("gateway.buffer.chunks_appended", () => ChunksAppended, "{chunk}", "Chunks accepted into the buffer");
         _meter.CreateObservableCounter("gateway.buffer.records_appended", () => RecordsAppended, "{record}", "Records accepted into the buffer");
         _meter.CreateObservableCounter("gateway.buffer.bytes_appended", () => BytesAppended, "By", "Event bytes accepted into the buffer");
         _meter.CreateObservableCounter("gateway.buffer.backpressure_waits", () => BackpressureWaits, "{wait}", "Appends that had to wait for memory or disk budget");
         _meter.CreateObservableCounter("gateway.buffer.replayed_chunks", () => ReplayedChunks, "{chunk}", "Chunks re-queued from disk at startup");
-        _meter.CreateObservableCounter("gateway.buffer.torn_records_truncated", () => TornRecordsTruncated, "{record}", "Torn or corrupt tails cut from segment files at startup");
+        _meter.CreateObservableCounter("gateway.buffer.torn_records_truncated", () => TornRecordsTruncated, "{record}", "Torn tails cut from segment or journal files, and corrupt chunks skipped, at startup");
         _meter.CreateObservableCounter("gateway.router.unrouted_chunks", () => UnroutedChunks, "{chunk}", "Chunks whose tag matched no output (dropped, as Fluent Bit does)");
         _meter.CreateObservableCounter("gateway.router.unrouted_records", () => UnroutedRecords, "{record}", "Records whose tag matched no output");
         _meter.CreateObservableGauge("gateway.buffer.memory_bytes", memoryBytes, "By", "Chunk bytes held in memory");
@@ -73,5 +76,11 @@ internal sealed class BufferMetrics : IDisposable
         Interlocked.Add(ref _unroutedRecords, records);
     }
 
-    public void Dispose() => _meter.Dispose();
+    public void Dispose()
+    {
+        if (_ownsMeter)
+        {
+            _meter.Dispose();
+        }
+    }
 }

@@ -26,8 +26,11 @@ internal sealed class BufferOptions
 {
     private readonly long? _chunkMemoryLimitBytes;
 
-    /// <summary>Fluent Bit's chunk target size; <c>storage.max_chunks_up</c> counts chunks of about this size.</summary>
-    public const long NominalChunkBytes = 2 * 1024 * 1024;
+    /// <summary>
+    /// Fluent Bit's filesystem chunk size (<c>FLB_INPUT_CHUNK_FS_MAX_SIZE</c>); <c>storage.max_chunks_up</c>
+    /// counts chunks of about this size.
+    /// </summary>
+    public const long NominalChunkBytes = 2_048_000;
 
     /// <summary>Root directory of segment files; null means memory-only buffering.</summary>
     public string? StoragePath { get; init; }

@@ -1,9 +1,9 @@
 namespace Gateway.Aggregator.Buffer;
 
 /// <summary>
-/// A byte budget with FIFO async waiters: the one mechanism behind every memory and disk bound in the buffer. Waiting on it
-/// is backpressure; nothing is ever dropped for lack of budget. A single request larger than the whole budget is
-/// granted only when nothing else is held, so it cannot deadlock and the overshoot is one chunk at most.
+/// A byte budget with FIFO async waiters: the one mechanism behind every memory and disk bound in the buffer.
+/// Waiting on it is backpressure; nothing is ever dropped for lack of budget. A single request larger than the
+/// whole budget is granted only when nothing else is held, so it cannot deadlock and the overshoot is one chunk.
 /// </summary>
 internal sealed class ByteBudget
 {
@@ -28,11 +28,12 @@ internal sealed class ByteBudget
     /// <summary>The most ever held at once, so tests and operators can check the bound held.</summary>
     public long PeakBytes => Volatile.Read(ref _peak);
 
-    /// <summary>Takes the bytes if they fit now (and nobody is queued ahead); never waits.</summary>
+    /// <summary>Takes the bytes if they fit now and nobody is waiting ahead; never waits.</summary>
     public bool TryReserve(long bytes)
     {
         lock (_lock)
         {
+            DropCancelledHeads();
             if (_waiters.Count == 0 && Fits(bytes))
             {
                 Take(bytes);
@@ -46,19 +47,20 @@ internal sealed class ByteBudget
     /// <summary>Takes the bytes, waiting in line while they do not fit. Returns true when it had to wait.</summary>
     public ValueTask<bool> ReserveAsync(long bytes, CancellationToken cancellationToken)
     {
-        Waiter waiter;
+        if (TryReserve(bytes))
+        {
+            return ValueTask.FromResult(false);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var waiter = new Waiter(bytes);
         lock (_lock)
         {
-            if (_waiters.Count == 0 && Fits(bytes))
-            {
-                Take(bytes);
-                return ValueTask.FromResult(false);
-            }
-
-            waiter = new Waiter(bytes);
             _waiters.Enqueue(waiter);
         }
 
+        // Budget may have been released between TryReserve and enqueueing.
+        Pump();
         return new ValueTask<bool>(WaitAsync(waiter, cancellationToken));
     }
 
@@ -78,7 +80,6 @@ internal sealed class ByteBudget
             return;
         }
 
-        List<Waiter>? granted = null;
         lock (_lock)
         {
             _used -= bytes;
@@ -86,16 +87,21 @@ internal sealed class ByteBudget
             {
                 throw new InvalidOperationException($"byte budget {Name} released more than it held");
             }
+        }
 
-            while (_waiters.TryPeek(out var head))
+        Pump();
+    }
+
+    /// <summary>Grants waiters from the head of the line while they fit; completions run outside the lock.</summary>
+    private void Pump()
+    {
+        List<Waiter>? granted = null;
+        lock (_lock)
+        {
+            while (true)
             {
-                if (head.Completion.Task.IsCompleted)
-                {
-                    _waiters.Dequeue(); // cancelled while queued
-                    continue;
-                }
-
-                if (!Fits(head.Bytes))
+                DropCancelledHeads();
+                if (!_waiters.TryPeek(out var head) || !Fits(head.Bytes))
                 {
                     break;
                 }
@@ -106,22 +112,41 @@ internal sealed class ByteBudget
             }
         }
 
-        if (granted is not null)
+        if (granted is null)
         {
-            foreach (var w in granted)
+            return;
+        }
+
+        foreach (var w in granted)
+        {
+            if (!w.Completion.TrySetResult(true))
             {
-                if (!w.Completion.TrySetResult(true))
-                {
-                    // Cancelled between the check and now: give the bytes back.
-                    Release(w.Bytes);
-                }
+                // Cancelled after being granted: give the bytes back (and let the next in line have them).
+                Release(w.Bytes);
             }
         }
     }
 
-    private static async Task<bool> WaitAsync(Waiter waiter, CancellationToken cancellationToken)
+    private void DropCancelledHeads()
     {
-        using (cancellationToken.Register(static w => ((Waiter)w!).Completion.TrySetCanceled(), waiter))
+        while (_waiters.TryPeek(out var head) && head.Completion.Task.IsCompleted)
+        {
+            _waiters.Dequeue();
+        }
+    }
+
+    private async Task<bool> WaitAsync(Waiter waiter, CancellationToken cancellationToken)
+    {
+        using (cancellationToken.Register(
+            static state =>
+            {
+                var (budget, w) = ((ByteBudget, Waiter))state!;
+                if (w.Completion.TrySetCanceled())
+                {
+                    budget.Pump(); // a cancelled head must not hold up the waiters behind it
+                }
+            },
+            (this, waiter)))
         {
             return await waiter.Completion.Task.ConfigureAwait(false);
         }

@@ -4,6 +4,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 
 namespace Gateway.Aggregator.Buffer;
 
@@ -35,6 +36,7 @@ internal sealed class ChunkStore : IAsyncDisposable
     private const int MaxBatchChunks = 500;
     private const long MaxBatchBytes = 8 * 1024 * 1024;
     private const int ScanBufferBytes = 1024 * 1024;
+    private const string ChecksumMismatch = "checksum mismatch";
 
     private readonly string _directory;
     private readonly StorageSync _sync;
@@ -45,6 +47,7 @@ internal sealed class ChunkStore : IAsyncDisposable
     private readonly BufferMetrics _metrics;
     private readonly Channel<PendingWrite> _writes;
     private readonly ConcurrentDictionary<long, Segment> _segments = new();
+    private FileStream? _directoryLock;
     private Segment? _current;
     private long _nextSegmentNumber = 1;
     private long _nextSequence;
@@ -96,6 +99,7 @@ internal sealed class ChunkStore : IAsyncDisposable
     public List<ReplayedSegment> Open()
     {
         System.IO.Directory.CreateDirectory(_directory);
+        LockDirectory();
         var numbers = new List<long>();
         foreach (var file in System.IO.Directory.EnumerateFiles(_directory, SegmentFormat.SegmentPrefix + "*" + SegmentFormat.SegmentExtension))
         {
@@ -188,6 +192,28 @@ internal sealed class ChunkStore : IAsyncDisposable
         }
 
         _segments.Clear();
+        if (_directoryLock is not null)
+        {
+            await _directoryLock.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Two processes appending to one storage directory would interleave frames and delete each other's
+    /// segments; an exclusive lock file makes the second one fail at startup instead. The OS drops the lock when
+    /// the holder dies, so a killed process never blocks its replacement.
+    /// </summary>
+    private void LockDirectory()
+    {
+        var path = Path.Combine(_directory, "storage.lock");
+        try
+        {
+            _directoryLock = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw new IOException($"storage.path {_directory} is in use by another process (could not lock {path})", ex);
+        }
     }
 
     private async Task WriteLoopAsync()
@@ -318,6 +344,17 @@ internal sealed class ChunkStore : IAsyncDisposable
             while (offset < fileLength)
             {
                 problem = ReadFrame(data, offset, fileLength, header, scratch, out var chunk, out var frameLength);
+                if (problem == ChecksumMismatch && offset + frameLength < fileLength)
+                {
+                    // Framing is intact and more frames follow: this is corruption inside one chunk, not a torn
+                    // tail. Skip just that chunk so the good ones after it are still delivered.
+                    BufferLog.CorruptFrameSkipped(_logger, Path.GetFileName(path), offset, frameLength);
+                    _metrics.TornRecordTruncated();
+                    offset += frameLength;
+                    problem = null;
+                    continue;
+                }
+
                 if (problem is not null)
                 {
                     break;
@@ -355,7 +392,7 @@ internal sealed class ChunkStore : IAsyncDisposable
 
     /// <summary>Validates one frame; returns why it is bad, or null with the chunk (down) when it is good.</summary>
     private string? ReadFrame(
-        Microsoft.Win32.SafeHandles.SafeFileHandle data, long offset, long fileLength, byte[] header, byte[] scratch, out BufferedChunk? chunk, out long frameLength)
+        SafeFileHandle data, long offset, long fileLength, byte[] header, byte[] scratch, out BufferedChunk? chunk, out long frameLength)
     {
         chunk = null;
         frameLength = 0;
@@ -407,7 +444,7 @@ internal sealed class ChunkStore : IAsyncDisposable
 
             if (~crc != storedCrc)
             {
-                return "checksum mismatch";
+                return ChecksumMismatch;
             }
         }
 
@@ -420,7 +457,7 @@ internal sealed class ChunkStore : IAsyncDisposable
         return null;
     }
 
-    private HashSet<(long, uint)> ReadJournal(Microsoft.Win32.SafeHandles.SafeFileHandle journal, string journalPath, out long goodLength)
+    private HashSet<(long, uint)> ReadJournal(SafeFileHandle journal, string journalPath, out long goodLength)
     {
         var done = new HashSet<(long, uint)>();
         var length = RandomAccess.GetLength(journal);
@@ -444,7 +481,7 @@ internal sealed class ChunkStore : IAsyncDisposable
         return done;
     }
 
-    private static void ReadExactly(Microsoft.Win32.SafeHandles.SafeFileHandle handle, Span<byte> destination, long offset)
+    private static void ReadExactly(SafeFileHandle handle, Span<byte> destination, long offset)
     {
         while (destination.Length > 0)
         {

@@ -14,7 +14,8 @@ internal sealed class Segment
     private long _journalLength;
     private int _pendingChunks;
     private bool _sealed;
-    private bool _deleted;
+    /// <summary>Drained (being deleted) or closed at shutdown: no more journal writes.</summary>
+    private bool _retired;
 
     public Segment(long number, string path, string journalPath, SafeFileHandle data, SafeFileHandle journal, long length, long journalLength, Action<Segment> onDrained)
     {
@@ -48,17 +49,6 @@ internal sealed class Segment
 
     public long DiskBytes => Length + JournalLength;
 
-    public bool IsDeleted
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _deleted;
-            }
-        }
-    }
-
     /// <summary>Counts chunks that must finish before the segment can go; called before they are queued.</summary>
     public void AddPendingChunks(int count)
     {
@@ -79,7 +69,7 @@ internal sealed class Segment
         SegmentFormat.WriteJournalEntry(entry, chunkId, outputKey);
         lock (_lock)
         {
-            if (_deleted)
+            if (_retired)
             {
                 return;
             }
@@ -95,10 +85,10 @@ internal sealed class Segment
         lock (_lock)
         {
             _pendingChunks--;
-            drained = _sealed && _pendingChunks == 0 && !_deleted;
+            drained = _sealed && _pendingChunks == 0 && !_retired;
             if (drained)
             {
-                _deleted = true;
+                _retired = true;
             }
         }
 
@@ -115,10 +105,10 @@ internal sealed class Segment
         lock (_lock)
         {
             _sealed = true;
-            drained = _pendingChunks == 0 && !_deleted;
+            drained = _pendingChunks == 0 && !_retired;
             if (drained)
             {
-                _deleted = true;
+                _retired = true;
             }
         }
 
@@ -133,7 +123,7 @@ internal sealed class Segment
     {
         lock (_lock)
         {
-            _deleted = true;
+            _retired = true;
             Data.Dispose();
             Journal.Dispose();
         }

@@ -99,10 +99,11 @@ internal sealed class AggregatorEngine : IChunkSink, IHostedService, IAsyncDispo
         RegisterOutputInstruments(_metrics.Meter);
     }
 
-    /// <summary>Completes when startup replay is done and appends are accepted (readiness).</summary>
+    /// <summary>Completes when startup replay is done and appends are accepted; faults if startup failed.</summary>
     public Task Ready => _ready.Task;
 
-    public bool IsReady => _ready.Task.IsCompletedSuccessfully;
+    /// <summary>For <c>/readyz</c>: replay is done and the engine is not shutting down.</summary>
+    public bool IsReady => Volatile.Read(ref _state) == StateRunning;
 
     public BufferOptions Options => _options;
 
@@ -151,7 +152,8 @@ internal sealed class AggregatorEngine : IChunkSink, IHostedService, IAsyncDispo
 
     /// <summary>
     /// Builds the engine from a whole config: <c>[SERVICE]</c> buffer settings, every <c>[OUTPUT]</c> through
-    /// <paramref name="outputFactory"/> (with its Match/Match_Regex, Retry_Limit, Workers) and every
+    /// <paramref name="outputFactory"/> (with its Match/Match_Regex, Retry_Limit, Workers; with one input and
+    /// one output, a missing Match means everything, as in Fluent Bit) and every
     /// <c>[FILTER]</c> through <paramref name="filterFactory"/> (a null result skips that filter). Bad values
     /// throw <see cref="ConfigException"/> naming file:line. The engine owns and disposes the outputs.
     /// </summary>
@@ -172,10 +174,15 @@ internal sealed class AggregatorEngine : IChunkSink, IHostedService, IAsyncDispo
         }
 
         var options = BufferOptions.FromService(service);
+        var outputSections = config.OfKind(SectionKind.Output).ToList();
+        var inputCount = config.OfKind(SectionKind.Input).Count();
+
+        // flb_router_io_set: with exactly one input and one output, an output without Match gets everything.
+        var matchAllWhenUnset = inputCount == 1 && outputSections.Count == 1;
         var outputs = new List<OutputRegistration>();
-        foreach (var section in config.OfKind(SectionKind.Output))
+        foreach (var section in outputSections)
         {
-            outputs.Add(OutputRegistration.FromSection(section, outputFactory(section), options));
+            outputs.Add(OutputRegistration.FromSection(section, outputFactory(section), options, matchAllWhenUnset));
         }
 
         var filters = new List<(TagMatcher?, IFilter)>();
@@ -551,7 +558,7 @@ internal sealed class AggregatorEngine : IChunkSink, IHostedService, IAsyncDispo
         meter.CreateObservableGauge("gateway.output.queue_depth", () => Each(o => o.QueueDepth), "{chunk}", "Chunks waiting for an output worker");
         meter.CreateObservableCounter("gateway.output.chunks_flushed", () => Each(o => o.FlushedChunks), "{chunk}", "Chunks the output accepted (Ok)");
         meter.CreateObservableCounter("gateway.output.records_flushed", () => Each(o => o.FlushedRecords), "{record}", "Records the output accepted (Ok)");
-        meter.CreateObservableCounter("gateway.output.retries", () => Each(o => o.Retries), "{retry}", "Flush retries scheduled");
+        meter.CreateObservableCounter("gateway.output.retries_scheduled", () => Each(o => o.Retries), "{retry}", "Retries the engine scheduled after a Retry answer (an exhausted one is dead-lettered instead)");
         meter.CreateObservableCounter("gateway.output.dead_lettered", () => Each(o => o.DeadLetteredRecords), "{record}", "Records the output rejected, kept as dead-letter files");
         meter.CreateObservableCounter("gateway.output.dropped", () => Each(o => o.DroppedRecords), "{record}", "Records the output rejected that could not be kept anywhere");
     }

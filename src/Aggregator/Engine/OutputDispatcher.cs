@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Gateway.Aggregator.Buffer;
 using Gateway.Engine.Pipeline;
@@ -8,11 +9,11 @@ using Microsoft.Extensions.Logging;
 namespace Gateway.Aggregator.Engine;
 
 /// <summary>
-/// One output's queue and workers. Each worker takes a chunk, loads it if it is only on disk, flushes it and
-/// acts on the answer: Ok marks it done, Retry waits a <see cref="RetryPolicy"/> backoff and flushes again, Error
-/// or exhausted retries dead-letter it. Progress is per output: another output's failures never hold this one.
-/// The queue holds chunk references only; its size is bounded by the buffer's memory and disk budgets that every
-/// queued chunk was admitted under.
+/// One output's queue and workers. A worker takes a chunk, loads it if it is only on disk, flushes it and acts on
+/// the answer: Ok marks it done; Retry schedules it back into the queue after a <see cref="RetryPolicy"/> backoff
+/// (as Fluent Bit's scheduler: the worker moves on to other chunks meanwhile); Error or exhausted retries
+/// dead-letter it. Progress is per output: another output's failures never hold this one. The queue holds chunk
+/// references only; its size is bounded by the memory and disk budgets every queued chunk was admitted under.
 /// </summary>
 internal sealed class OutputDispatcher
 {
@@ -22,11 +23,15 @@ internal sealed class OutputDispatcher
     private readonly DeadLetterWriter? _deadLetters;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly Channel<BufferedChunk> _queue;
+    private readonly Channel<QueuedChunk> _queue;
     private readonly CancellationTokenSource _abort = new();
+    private readonly List<BufferedChunk> _abandoned = [];
+    private readonly ConcurrentDictionary<ScheduledRetry, bool> _scheduledRetries = new();
     private Task _completion = Task.CompletedTask;
+    private volatile bool _draining;
     private long _queued;
     private long _queueDepth;
+    private long _inFlight;
     private long _flushedChunks;
     private long _flushedRecords;
     private long _retries;
@@ -47,7 +52,7 @@ internal sealed class OutputDispatcher
         _logger = logger;
         Name = registration.Output.Name;
         JournalKey = SegmentFormat.OutputKey(Name);
-        _queue = Channel.CreateUnbounded<BufferedChunk>(new UnboundedChannelOptions { SingleReader = registration.Workers == 1 });
+        _queue = Channel.CreateUnbounded<QueuedChunk>(new UnboundedChannelOptions { SingleReader = registration.Workers == 1 });
     }
 
     public int Index { get; }
@@ -60,7 +65,8 @@ internal sealed class OutputDispatcher
 
     public long Queued => Volatile.Read(ref _queued);
 
-    public long QueueDepth => Volatile.Read(ref _queueDepth);
+    /// <summary>Chunks waiting for a worker, plus those waiting out a retry backoff.</summary>
+    public long QueueDepth => Volatile.Read(ref _queueDepth) + _scheduledRetries.Count;
 
     public long FlushedChunks => Volatile.Read(ref _flushedChunks);
 
@@ -93,33 +99,94 @@ internal sealed class OutputDispatcher
     /// <summary>Queues a chunk; false once the dispatcher no longer accepts work (shutdown).</summary>
     public bool Enqueue(BufferedChunk chunk)
     {
-        if (!_queue.Writer.TryWrite(chunk))
+        if (!TryQueue(new QueuedChunk(chunk, 0)))
         {
             return false;
         }
 
         Interlocked.Increment(ref _queued);
-        Interlocked.Increment(ref _queueDepth);
         return true;
     }
 
-    /// <summary>No more chunks: workers drain the queue and exit.</summary>
-    public void CompleteAdding() => _queue.Writer.TryComplete();
+    /// <summary>
+    /// No more new chunks: workers finish the queue and pending retries, then exit. (Grace bounds this; see
+    /// <see cref="Abort"/>.)
+    /// </summary>
+    public void CompleteAdding()
+    {
+        _draining = true;
+        CompleteIfDrained();
+    }
 
-    /// <summary>Grace is over: in-flight flushes are cancelled, retries stop, workers exit.</summary>
-    public void Abort() => _abort.Cancel();
+    /// <summary>Grace is over: in-flight flushes are cancelled, scheduled retries dropped, workers exit.</summary>
+    public void Abort()
+    {
+        _abort.Cancel();
+        _queue.Writer.TryComplete();
+        foreach (var retry in _scheduledRetries.Keys)
+        {
+            if (_scheduledRetries.TryRemove(retry, out _))
+            {
+                retry.Timer?.Dispose();
+                Abandon(retry.Chunk);
+            }
+        }
+    }
 
-    /// <summary>Takes what is still queued after the workers exited (for shutdown accounting).</summary>
+    /// <summary>
+    /// Takes what is unfinished after the workers exited (still queued, waiting for a retry, or cut off mid-flush
+    /// by the end of grace). Memory chunks among them are lost and counted as dropped; filesystem ones wait on
+    /// disk for the next start.
+    /// </summary>
     public List<BufferedChunk> DrainLeftovers()
     {
-        var left = new List<BufferedChunk>();
-        while (_queue.Reader.TryRead(out var chunk))
+        List<BufferedChunk> left;
+        lock (_abandoned)
+        {
+            left = [.. _abandoned];
+            _abandoned.Clear();
+        }
+
+        while (_queue.Reader.TryRead(out var item))
         {
             Interlocked.Decrement(ref _queueDepth);
-            left.Add(chunk);
+            left.Add(item.Chunk);
+        }
+
+        foreach (var chunk in left)
+        {
+            if (chunk.Segment is null)
+            {
+                CountDropped(chunk);
+            }
         }
 
         return left;
+    }
+
+    private bool TryQueue(QueuedChunk item)
+    {
+        // Depth goes up before the write so the drain check never sees an empty queue holding an item.
+        Interlocked.Increment(ref _queueDepth);
+        if (_queue.Writer.TryWrite(item))
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _queueDepth);
+        return false;
+    }
+
+    /// <summary>
+    /// While draining, the queue closes once nothing is queued, being flushed or waiting for a retry — a retry
+    /// scheduled during shutdown still gets its chance within grace.
+    /// </summary>
+    private void CompleteIfDrained()
+    {
+        if (_draining && Volatile.Read(ref _queueDepth) == 0 && Volatile.Read(ref _inFlight) == 0 && _scheduledRetries.IsEmpty)
+        {
+            _queue.Writer.TryComplete();
+        }
     }
 
     private async Task WorkerLoopAsync()
@@ -129,13 +196,26 @@ internal sealed class OutputDispatcher
         {
             while (await reader.WaitToReadAsync(_abort.Token).ConfigureAwait(false))
             {
-                while (!_abort.IsCancellationRequested && reader.TryRead(out var chunk))
+                while (!_abort.IsCancellationRequested)
                 {
-                    Interlocked.Decrement(ref _queueDepth);
-                    if (!await ProcessAsync(chunk).ConfigureAwait(false))
+                    Interlocked.Increment(ref _inFlight);
+                    if (!reader.TryRead(out var item))
                     {
+                        Interlocked.Decrement(ref _inFlight);
+                        CompleteIfDrained();
+                        break;
+                    }
+
+                    Interlocked.Decrement(ref _queueDepth);
+                    var finished = await ProcessAsync(item).ConfigureAwait(false);
+                    Interlocked.Decrement(ref _inFlight);
+                    if (!finished)
+                    {
+                        Abandon(item.Chunk);
                         return;
                     }
+
+                    CompleteIfDrained();
                 }
             }
         }
@@ -146,8 +226,9 @@ internal sealed class OutputDispatcher
     }
 
     /// <summary>Returns false when aborted with the chunk unfinished.</summary>
-    private async Task<bool> ProcessAsync(BufferedChunk chunk)
+    private async Task<bool> ProcessAsync(QueuedChunk item)
     {
+        var chunk = item.Chunk;
         var token = _abort.Token;
         byte[]? loaded = null;
         ReadOnlyMemory<byte> data;
@@ -186,7 +267,7 @@ internal sealed class OutputDispatcher
 
         try
         {
-            return await FlushWithRetriesAsync(chunk, data, token).ConfigureAwait(false);
+            return await FlushAsync(item, data, token).ConfigureAwait(false);
         }
         finally
         {
@@ -198,57 +279,73 @@ internal sealed class OutputDispatcher
         }
     }
 
-    private async Task<bool> FlushWithRetriesAsync(BufferedChunk chunk, ReadOnlyMemory<byte> data, CancellationToken token)
+    private async Task<bool> FlushAsync(QueuedChunk item, ReadOnlyMemory<byte> data, CancellationToken token)
     {
-        var events = new EventChunk(chunk.Tag, data, chunk.EventCount, chunk.NodeName);
-        var retry = 0;
-        while (true)
+        var chunk = item.Chunk;
+        FlushResult result;
+        try
         {
-            FlushResult result;
-            try
-            {
-                result = await _registration.Output.FlushAsync(events, token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
-            {
-                return false;
-            }
-            catch (Exception ex)
-            {
-                EngineLog.FlushThrew(_logger, ex, Name, chunk.Id, chunk.Tag);
-                result = FlushResult.Retry;
-            }
+            result = await _registration.Output.FlushAsync(new EventChunk(chunk.Tag, data, chunk.EventCount, chunk.NodeName), token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            return false;
+        }
+        catch (Exception ex)
+        {
+            EngineLog.FlushThrew(_logger, ex, Name, chunk.Id, chunk.Tag);
+            result = FlushResult.Retry;
+        }
 
-            switch (result)
-            {
-                case FlushResult.Ok:
-                    Interlocked.Increment(ref _flushedChunks);
-                    Interlocked.Add(ref _flushedRecords, chunk.EventCount);
-                    Finish(chunk);
-                    return true;
-                case FlushResult.Error:
-                    Reject(chunk, data.Span, "the output returned Error");
-                    return true;
-            }
-
-            retry++;
-            if (!_registration.Retry.AllowsRetry(retry))
-            {
-                Reject(chunk, data.Span, retry == 1 ? "the output asked to retry and retries are off" : $"retries exhausted after {retry} attempts");
+        switch (result)
+        {
+            case FlushResult.Ok:
+                Interlocked.Increment(ref _flushedChunks);
+                Interlocked.Add(ref _flushedRecords, chunk.EventCount);
+                Finish(chunk);
                 return true;
-            }
+            case FlushResult.Error:
+                Reject(chunk, data.Span, "the output returned Error");
+                return true;
+        }
 
-            Interlocked.Increment(ref _retries);
-            var delay = _registration.Retry.Backoff(retry);
-            EngineLog.RetryScheduled(_logger, Name, chunk.Id, chunk.Tag, chunk.EventCount, retry, delay);
-            try
-            {
-                await Task.Delay(delay, _time, token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return false;
-            }
+        var retry = item.Retries + 1;
+        if (!_registration.Retry.AllowsRetry(retry))
+        {
+            Reject(chunk, data.Span, retry == 1 ? "the output asked to retry and retries are off" : $"retries exhausted after {retry} attempts");
+            return true;
+        }
+
+        Interlocked.Increment(ref _retries);
+        var delay = _registration.Retry.Backoff(retry);
+        EngineLog.RetryScheduled(_logger, Name, chunk.Id, chunk.Tag, chunk.EventCount, retry, delay);
+        var scheduled = new ScheduledRetry(new QueuedChunk(chunk, retry), this);
+        _scheduledRetries[scheduled] = true;
+        scheduled.Timer = _time.CreateTimer(static s => ((ScheduledRetry)s!).Owner.RetryDue((ScheduledRetry)s!), scheduled, delay, Timeout.InfiniteTimeSpan);
+        return true;
+    }
+
+    private void RetryDue(ScheduledRetry retry)
+    {
+        if (!_scheduledRetries.TryRemove(retry, out _))
+        {
+            return; // aborted meanwhile
+        }
+
+        retry.Timer?.Dispose();
+        if (!TryQueue(retry.Item))
+        {
+            Abandon(retry.Item.Chunk);
+        }
+
+        CompleteIfDrained();
+    }
+
+    private void Abandon(BufferedChunk chunk)
+    {
+        lock (_abandoned)
+        {
+            _abandoned.Add(chunk);
         }
     }
 
@@ -300,5 +397,21 @@ internal sealed class OutputDispatcher
         }
 
         chunk.OutputFinished();
+    }
+
+    /// <summary>A chunk and how many retries it has had for this output.</summary>
+    private readonly record struct QueuedChunk(BufferedChunk Chunk, int Retries);
+
+    /// <summary>A retry waiting for its backoff timer; identity-keyed in the pending set.</summary>
+    private sealed class ScheduledRetry(QueuedChunk item, OutputDispatcher owner)
+    {
+        public QueuedChunk Item { get; } = item;
+
+        public BufferedChunk Chunk => Item.Chunk;
+
+        public OutputDispatcher Owner { get; } = owner;
+
+        /// <summary>Set just after arming; a timer that fires first simply is not disposed (one-shot).</summary>
+        public ITimer? Timer { get; set; }
     }
 }

@@ -28,13 +28,23 @@ internal sealed class OutputRegistration
 
     public int Workers { get; }
 
-    /// <summary>Reads <c>Match</c>, <c>Match_Regex</c>, <c>Retry_Limit</c> and <c>Workers</c> of an output section.</summary>
-    public static OutputRegistration FromSection(ConfigSection section, IOutput output, BufferOptions options)
+    /// <summary>
+    /// Reads <c>Match</c>, <c>Match_Regex</c>, <c>Retry_Limit</c> and <c>Workers</c> of an output section.
+    /// <paramref name="matchAllWhenUnset"/> is Fluent Bit's one-input/one-output rule: an output without any
+    /// match key then receives everything.
+    /// </summary>
+    public static OutputRegistration FromSection(ConfigSection section, IOutput output, BufferOptions options, bool matchAllWhenUnset = false)
     {
         ArgumentNullException.ThrowIfNull(section);
+        var matcher = TagMatcher.FromSection(section);
+        if (matcher is null && matchAllWhenUnset)
+        {
+            matcher = new TagMatcher("*", null);
+        }
+
         return new OutputRegistration(
             output,
-            TagMatcher.FromSection(section),
+            matcher,
             RetryPolicy.FromSection(section, options),
             (int)ConfigValues.Integer(section.Find("Workers"), 1, 1, 256));
     }

@@ -1,10 +1,13 @@
-using System.Net;
 using System.Diagnostics.Metrics;
+using System.Net;
 using Gateway.Aggregator.Engine;
+using Gateway.Aggregator.Inputs.Forward;
+using Gateway.Aggregator.Outputs;
 using Gateway.Engine.Config;
 using Gateway.Engine.Pipeline;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging.Console;
 
 namespace Gateway.Aggregator.Hosting;
@@ -16,6 +19,9 @@ internal sealed class AggregatorHostSettings
 
     public required ServiceSettings Service { get; init; }
 
+    /// <summary>The forward inputs to serve (from <see cref="PipelinePlan"/>).</summary>
+    public IReadOnlyList<ForwardInputPlan> ForwardInputs { get; init; } = [];
+
     /// <summary><c>-q</c>: only warnings and errors on the console, whatever <c>Log_Level</c> says.</summary>
     public bool Quiet { get; init; }
 
@@ -23,17 +29,44 @@ internal sealed class AggregatorHostSettings
 
     public string Version { get; init; } = "0.0.0";
 
-    /// <summary>Builds one output plugin instance per <c>[OUTPUT]</c> section.</summary>
-    public required Func<ConfigSection, IOutput> OutputFactory { get; init; }
+    /// <summary>Builds one output plugin instance per <c>[OUTPUT]</c> section (normally <see cref="OutputFactory.Create"/>).</summary>
+    public required Func<ConfigSection, OutputContext, IOutput> OutputFactory { get; init; }
 
     /// <summary>Builds one filter per <c>[FILTER]</c> section; null skips filters entirely.</summary>
     public Func<ConfigSection, IFilter?>? FilterFactory { get; init; }
 }
 
+/// <summary>The Kestrel endpoints of the forward inputs, to report (and, in tests, find) their bound ports.</summary>
+internal sealed class ForwardListeners
+{
+    private readonly List<(string Input, ListenOptions Endpoint)> _endpoints = [];
+
+    public void Add(string input, ListenOptions endpoint)
+    {
+        lock (_endpoints)
+        {
+            _endpoints.Add((input, endpoint));
+        }
+    }
+
+    /// <summary>Input name and bound TCP endpoint (null for a Unix socket), valid once the server started.</summary>
+    public IReadOnlyList<(string Input, IPEndPoint? Endpoint)> Bound
+    {
+        get
+        {
+            lock (_endpoints)
+            {
+                return _endpoints.ConvertAll(e => (e.Input, e.Endpoint.EndPoint as IPEndPoint));
+            }
+        }
+    }
+}
+
 /// <summary>
 /// Builds the aggregator's ASP.NET Core host: Kestrel with the <c>[SERVICE]</c> HTTP server (health, readiness,
-/// metrics) and the forward listeners, console logging at <c>Log_Level</c>, telemetry, and shutdown bounded by
-/// <c>Grace</c>. SIGTERM/SIGINT stop it through the generic host's console lifetime.
+/// metrics) and one endpoint per forward input, the engine as a hosted service, console logging at
+/// <c>Log_Level</c>, telemetry, and shutdown bounded by <c>Grace</c>. SIGTERM/SIGINT stop it through the
+/// generic host's console lifetime: listeners close first, then the engine drains.
 /// </summary>
 internal static class AggregatorApplication
 {
@@ -57,31 +90,26 @@ internal static class AggregatorApplication
         builder.Services.AddSingleton(settings.Config);
         builder.Services.AddSingleton(service);
         builder.Services.AddSingleton<ReadinessRegistry>();
+        builder.Services.AddSingleton<ForwardListeners>();
         builder.Services.AddAggregatorTelemetry(settings.Version, settings.OtlpEndpoint);
 
         // The engine is a hosted service registered before the server, so it starts (and begins replaying
         // storage) before any listener accepts data, and stops only after the listeners stopped.
-        builder.Services.AddSingleton(sp => AggregatorEngine.FromConfig(
-            settings.Config,
-            settings.OutputFactory,
-            sp.GetRequiredService<ILoggerFactory>(),
-            settings.FilterFactory,
-            TimeProvider.System,
-            sp.GetRequiredService<IMeterFactory>()));
+        builder.Services.AddSingleton(sp => CreateEngine(settings, sp));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AggregatorEngine>());
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            // Only explicit endpoints: ASPNETCORE_URLS / launch settings must not open extra ports.
             kestrel.AddServerHeader = false;
             if (service.HttpServer)
             {
                 kestrel.Listen(service.HttpListen, service.HttpPort);
             }
+
+            AddForwardInputs(kestrel, settings.ForwardInputs);
         });
 
-        var forwardInputs = CountForwardInputs(settings.Config);
-        if (!service.HttpServer && forwardInputs == 0)
+        if (!service.HttpServer && settings.ForwardInputs.Count == 0)
         {
             builder.Services.AddSingleton<IServer, NoListenerServer>();
         }
@@ -94,24 +122,7 @@ internal static class AggregatorApplication
         readiness.Register("listeners", () => app.Lifetime.ApplicationStarted.IsCancellationRequested);
         readiness.Register("engine", () => app.Services.GetRequiredService<AggregatorEngine>().IsReady);
 
-        app.Lifetime.ApplicationStarted.Register(() =>
-        {
-            if (!service.HttpServer && forwardInputs == 0)
-            {
-                HostLog.NothingListens(logger);
-            }
-
-            if (service.HttpServer)
-            {
-                var port = BoundPort(app, service.HttpPort);
-                HostLog.HttpServerListening(logger, service.HttpListen.ToString(), port);
-            }
-
-            if (!string.IsNullOrWhiteSpace(settings.OtlpEndpoint))
-            {
-                HostLog.OtlpExportEnabled(logger, settings.OtlpEndpoint);
-            }
-        });
+        app.Lifetime.ApplicationStarted.Register(() => LogStarted(app, settings, logger));
         app.Lifetime.ApplicationStopping.Register(() => HostLog.ShuttingDown(logger, service.Grace.TotalSeconds));
         app.Lifetime.ApplicationStopped.Register(() => HostLog.Stopped(logger));
         return app;
@@ -158,18 +169,82 @@ internal static class AggregatorApplication
         return configuredPort;
     }
 
-    private static int CountForwardInputs(ConfigDocument config)
+    private static AggregatorEngine CreateEngine(AggregatorHostSettings settings, IServiceProvider services)
     {
-        var count = 0;
-        foreach (var input in config.OfKind(SectionKind.Input))
+        var loggerFactory = services.GetRequiredService<ILoggerFactory>();
+        var instanceNames = new Dictionary<string, int>(StringComparer.Ordinal);
+        IOutput CreateOutput(ConfigSection section) => settings.OutputFactory(section, new OutputContext
         {
-            if (string.Equals(input.PluginName, "forward", StringComparison.OrdinalIgnoreCase))
-            {
-                count++;
-            }
+            InstanceName = PipelinePlan.InstanceName(section, instanceNames),
+            LoggerFactory = loggerFactory,
+            TimeProvider = TimeProvider.System,
+        });
+
+        return AggregatorEngine.FromConfig(
+            settings.Config,
+            CreateOutput,
+            loggerFactory,
+            settings.FilterFactory,
+            TimeProvider.System,
+            services.GetRequiredService<IMeterFactory>());
+    }
+
+    private static void AddForwardInputs(KestrelServerOptions kestrel, IReadOnlyList<ForwardInputPlan> inputs)
+    {
+        if (inputs.Count == 0)
+        {
+            return;
         }
 
-        return count;
+        var services = kestrel.ApplicationServices;
+        var engine = services.GetRequiredService<AggregatorEngine>();
+        var meters = services.GetRequiredService<IMeterFactory>();
+        var listeners = services.GetRequiredService<ForwardListeners>();
+        var logger = services.GetRequiredService<ILogger<ForwardConnectionHandler>>();
+        var stopping = services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        foreach (var input in inputs)
+        {
+            // Each input gets its own sink so its storage.type and Mem_Buf_Limit apply to what it receives.
+            var handler = new ForwardConnectionHandler(
+                input.Options,
+                engine.CreateInputSink(input.Section),
+                new ForwardInputMetrics(meters, input.Options.Name),
+                logger,
+                stopping);
+            listeners.Add(input.Options.Name, kestrel.ListenForward(input.Options, handler));
+        }
+    }
+
+    private static void LogStarted(WebApplication app, AggregatorHostSettings settings, ILogger logger)
+    {
+        var service = settings.Service;
+        if (!service.HttpServer && settings.ForwardInputs.Count == 0)
+        {
+            HostLog.NothingListens(logger);
+        }
+
+        if (service.HttpServer)
+        {
+            HostLog.HttpServerListening(logger, service.HttpListen.ToString(), BoundPort(app, service.HttpPort));
+        }
+
+        if (!string.IsNullOrWhiteSpace(settings.OtlpEndpoint))
+        {
+            HostLog.OtlpExportEnabled(logger, settings.OtlpEndpoint);
+        }
+
+        var engine = app.Services.GetRequiredService<AggregatorEngine>();
+        _ = engine.Ready.ContinueWith(
+            ready =>
+            {
+                if (ready.IsCompletedSuccessfully)
+                {
+                    HostLog.Ready(logger);
+                }
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
     }
 
     private static void ConfigureLogging(ILoggingBuilder logging, LogLevel level, bool quiet)

@@ -1,7 +1,7 @@
-using Gateway.Aggregator.Buffer;
+using Gateway.Aggregator.Outputs;
 using Gateway.Engine.Config;
-using Gateway.Engine.Pipeline;
 using Gateway.Engine.Hosting;
+using Gateway.Engine.Pipeline;
 
 namespace Gateway.Aggregator.Hosting;
 
@@ -13,12 +13,10 @@ internal static class AggregatorProgram
 {
     public static async Task<int> RunAsync(
         IReadOnlyList<string> args,
-        Func<string, ConfigDocument> loadConfig,
-        Func<ConfigSection, IOutput> outputFactory,
+        Func<ConfigSection, OutputContext, IOutput> outputFactory,
         TextWriter stdout,
         TextWriter stderr)
     {
-        ArgumentNullException.ThrowIfNull(loadConfig);
         ArgumentNullException.ThrowIfNull(outputFactory);
         var exit = ProgramEntry.HandleCommandLine(args, GatewayProgram.Aggregator, stdout, stderr, out var options);
         if (exit is not null)
@@ -33,11 +31,13 @@ internal static class AggregatorProgram
             return CommandLine.FailureExitCode;
         }
 
-        var config = loadConfig(configPath);
-        var diagnostics = new List<ConfigDiagnostic>(config.Diagnostics);
+        var dryRun = options.Mode == CommandLineMode.DryRun;
+        var config = ClassicConfigReader.Load(configPath);
+        var diagnostics = new List<ConfigDiagnostic>(ConfigValidator.Validate(config, dryRun));
         var service = ServiceSettings.FromConfig(config, diagnostics);
+        var plan = PipelinePlan.Create(config, diagnostics, probeOutputs: dryRun, outputFactory);
 
-        if (options.Mode == CommandLineMode.DryRun)
+        if (dryRun)
         {
             return ProgramEntry.ReportDiagnostics(configPath, config.Sections.Count, diagnostics, stdout, stderr);
         }
@@ -53,6 +53,7 @@ internal static class AggregatorProgram
         {
             Config = config,
             Service = service,
+            ForwardInputs = plan.ForwardInputs,
             Quiet = options.Quiet,
             OtlpEndpoint = Environment.GetEnvironmentVariable(AggregatorTelemetry.OtlpEndpointVariable),
             Version = ProgramEntry.VersionText(),
@@ -74,23 +75,17 @@ internal static class AggregatorProgram
         }
         catch (ConfigException ex)
         {
-            // A value only the engine or a plugin understands (sizes, retry limits, output options): same
-            // file:line form as the loader's diagnostics.
-            stderr.WriteLine($"{ex.Location}: error: {StripLocation(ex)}");
+            // An output option only its plugin understands: the same file:line form as the loader's diagnostics.
+            stderr.WriteLine(ex.ToDiagnostic().ToString());
             return CommandLine.FailureExitCode;
         }
-        catch (Exception ex) when (ex is IOException or InvalidOperationException)
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException)
         {
-            // Typically a port already in use: say so once, clearly, and exit non-zero for the supervisor.
+            // Typically a port already in use or an unwritable storage.path: say so once, clearly, and exit
+            // non-zero for the supervisor.
             HostLog.Failed(logger, ex);
             return CommandLine.FailureExitCode;
         }
-    }
-
-    private static string StripLocation(ConfigException ex)
-    {
-        var prefix = ex.Location + ": ";
-        return ex.Message.StartsWith(prefix, StringComparison.Ordinal) ? ex.Message[prefix.Length..] : ex.Message;
     }
 
     private static bool HasErrors(List<ConfigDiagnostic> diagnostics)

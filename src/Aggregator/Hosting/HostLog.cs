@@ -11,9 +11,6 @@ internal static partial class HostLog
     [LoggerMessage(EventId = 1401, Level = LogLevel.Information, Message = "HTTP server (health, readiness, metrics) listening on {Address}:{Port}")]
     public static partial void HttpServerListening(ILogger logger, string address, int port);
 
-    [LoggerMessage(EventId = 1402, Level = LogLevel.Information, Message = "Forward input {Input} listening on {Address}:{Port}")]
-    public static partial void ForwardListening(ILogger logger, string input, string address, int port);
-
     [LoggerMessage(EventId = 1403, Level = LogLevel.Information, Message = "Ready: pipeline started and storage replayed")]
     public static partial void Ready(ILogger logger);
 

@@ -72,10 +72,17 @@ internal sealed class TagMatcher
     {
         if (_regex is not null)
         {
-            var m = _regex.Match(tag);
-            if (m.Success && m.Length > 0)
+            try
             {
-                return true;
+                var m = _regex.Match(tag);
+                if (m.Success && m.Length > 0)
+                {
+                    return true;
+                }
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                // A pathological pattern must not stall ingest; such a tag simply does not match the regex.
             }
         }
 

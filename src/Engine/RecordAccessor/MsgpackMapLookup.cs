@@ -1,8 +1,9 @@
+using System.Buffers.Binary;
 using Gateway.Engine.Json;
 
 namespace Gateway.Engine.RecordAccessor;
 
-/// <summary>Key search in a msgpack map by UTF-8 bytes, without decoding anything but headers.</summary>
+/// <summary>Key search in a msgpack map by UTF-8 bytes, reading only headers.</summary>
 internal static class MsgpackMapLookup
 {
     /// <summary>
@@ -13,31 +14,77 @@ internal static class MsgpackMapLookup
     public static bool TryFindLast(ReadOnlySpan<byte> buffer, int mapStart, ReadOnlySpan<byte> key, out int valueStart)
     {
         valueStart = -1;
-        var cursor = new MsgpackCursor(buffer, mapStart);
-        var header = cursor.Read();
-        if (header.Kind != MsgpackKind.Map)
+        if ((uint)mapStart >= (uint)buffer.Length)
+        {
+            throw new MsgpackFormatException("unexpected end of msgpack data", mapStart);
+        }
+
+        int count;
+        var position = mapStart;
+        var header = buffer[position];
+        if (header is >= 0x80 and <= 0x8f)
+        {
+            count = header & 0x0f;
+            position++;
+        }
+        else if (header == 0xde && buffer.Length - position > 2)
+        {
+            count = BinaryPrimitives.ReadUInt16BigEndian(buffer[(position + 1)..]);
+            position += 3;
+        }
+        else if (header == 0xdf && buffer.Length - position > 4)
+        {
+            count = (int)Math.Min(BinaryPrimitives.ReadUInt32BigEndian(buffer[(position + 1)..]), int.MaxValue);
+            position += 5;
+        }
+        else if (header is 0xde or 0xdf)
+        {
+            throw new MsgpackFormatException("truncated msgpack map", mapStart);
+        }
+        else
         {
             return false;
         }
 
-        for (var i = 0; i < header.Length; i++)
+        for (var i = 0; i < count; i++)
         {
-            var keyStart = cursor.Position;
-            var token = cursor.Read();
-            if (token.Kind == MsgpackKind.String)
+            // Only string keys can match; read their header here and step over anything else.
+            var keyByte = position < buffer.Length ? buffer[position] : throw new MsgpackFormatException("truncated msgpack map", mapStart);
+            int payload;
+            int length;
+            if (keyByte is >= 0xa0 and <= 0xbf)
             {
-                if (token.Length == key.Length && cursor.Payload(token).SequenceEqual(key))
-                {
-                    valueStart = cursor.Position;
-                }
+                payload = position + 1;
+                length = keyByte & 0x1f;
             }
-            else if (token.Kind is MsgpackKind.Map or MsgpackKind.Array)
+            else if (keyByte == 0xd9 && position + 1 < buffer.Length)
             {
-                cursor = new MsgpackCursor(buffer, keyStart);
-                cursor.Skip();
+                payload = position + 2;
+                length = buffer[position + 1];
+            }
+            else if (keyByte == 0xda && position + 2 < buffer.Length)
+            {
+                payload = position + 3;
+                length = BinaryPrimitives.ReadUInt16BigEndian(buffer[(position + 1)..]);
+            }
+            else if (keyByte == 0xdb && position + 4 < buffer.Length)
+            {
+                payload = position + 5;
+                length = (int)Math.Min(BinaryPrimitives.ReadUInt32BigEndian(buffer[(position + 1)..]), int.MaxValue);
+            }
+            else
+            {
+                payload = -1;
+                length = -1;
             }
 
-            cursor.Skip();
+            var keyEnd = MsgpackWalker.Skip(buffer, position);
+            if (length == key.Length && buffer.Slice(payload, length).SequenceEqual(key))
+            {
+                valueStart = keyEnd;
+            }
+
+            position = MsgpackWalker.Skip(buffer, keyEnd);
         }
 
         return valueStart >= 0;

@@ -82,22 +82,16 @@ internal sealed class RecordAccessor
     }
 
     /// <summary>
-    /// Finds the value the first key accessor of the pattern points at (flb_ra_get_kv_pair). False when the
-    /// pattern has no key accessor, the record is not a map, or any step is missing.
+    /// Finds the value the pattern's first piece points at, as flb_ra_get_kv_pair: a key accessor is looked up
+    /// with its sub-keys; a pattern that starts with plain text looks that text up as a top-level key (Fluent Bit
+    /// keeps literal pieces in the same key slot, so <c>foo</c> and <c>$foo</c> both find key "foo"). False when
+    /// nothing is found or the record is not a map.
     /// </summary>
     public bool TryGetValue(ReadOnlySpan<byte> recordMsgpack, out MsgpackValueRef value)
     {
-        foreach (var part in _parts)
+        if (_parts.Length > 0 && _parts[0].Kind is RecordAccessorPartKind.Key or RecordAccessorPartKind.Literal)
         {
-            if (part.Kind == RecordAccessorPartKind.Key)
-            {
-                return TryLookup(part, recordMsgpack, out value);
-            }
-
-            if (part.Kind != RecordAccessorPartKind.Literal)
-            {
-                break;
-            }
+            return TryLookup(_parts[0], recordMsgpack, out value);
         }
 
         value = default;

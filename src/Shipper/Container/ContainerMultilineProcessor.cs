@@ -1,5 +1,6 @@
 using Gateway.Engine.Records;
 using Gateway.Shipper.Inputs.Tail;
+using PooledBufferWriter = Gateway.Engine.Parsers.PooledBufferWriter;
 
 namespace Gateway.Shipper.Container;
 
@@ -100,14 +101,14 @@ internal sealed class ContainerMultilineProcessor : TailLineProcessor
             return false;
         }
 
-        _scratch.Clear();
+        _scratch.Reset();
         if (!JsonMsgpack.TryFindString(line, LogKey, _scratch, out _, out _) || _scratch.WrittenCount == 0)
         {
             // key_content must be a non-empty string for the ENDSWITH rule to apply.
             return false;
         }
 
-        _fieldScratch.Clear();
+        _fieldScratch.Reset();
         var hasStream = JsonMsgpack.TryFindString(line, StreamKey, _fieldScratch, out _, out _);
         var stream = hasStream ? _fieldScratch.WrittenSpan : default;
         var complete = _scratch.WrittenSpan[^1] == (byte)'\n';
@@ -120,7 +121,7 @@ internal sealed class ContainerMultilineProcessor : TailLineProcessor
         if (!_pending)
         {
             var time = EventTime.FromDateTimeOffset(now);
-            _timeScratch.Clear();
+            _timeScratch.Reset();
             if (JsonMsgpack.TryFindString(line, TimeKey, _timeScratch, out _, out _)
                 && ContainerTime.TryParse(_timeScratch.WrittenSpan, applyZone: false, out var parsed))
             {
@@ -173,11 +174,11 @@ internal sealed class ContainerMultilineProcessor : TailLineProcessor
         _pendingTime = time;
         _pendingOffset = lineOffset;
         _pendingSince = now;
-        _firstLine.Clear();
+        _firstLine.Reset();
         _firstLine.Write(line);
-        _stream.Clear();
+        _stream.Reset();
         _stream.Write(stream);
-        _content.Clear();
+        _content.Reset();
     }
 
     private void FlushPending(TailEventBuffer output)
@@ -200,6 +201,6 @@ internal sealed class ContainerMultilineProcessor : TailLineProcessor
         }
 
         _pending = false;
-        _content.Clear();
+        _content.Reset();
     }
 }

@@ -1,7 +1,10 @@
 using System.Buffers;
 using Gateway.Engine.Records;
-using Gateway.Shipper.Inputs.Tail;
 using MessagePack;
+using IRecordParser = Gateway.Engine.Parsers.IRecordParser;
+using ParserFormat = Gateway.Engine.Parsers.ParserFormat;
+using ParserRegistry = Gateway.Engine.Parsers.ParserRegistry;
+using PooledBufferWriter = Gateway.Engine.Parsers.PooledBufferWriter;
 
 namespace Gateway.Shipper.Container;
 
@@ -9,58 +12,49 @@ namespace Gateway.Shipper.Container;
 /// Fluent Bit's stock <c>docker</c> parser (conf/parsers.conf): <c>Format json</c>, <c>Time_Key time</c>,
 /// <c>Time_Format %Y-%m-%dT%H:%M:%S.%L</c>, <c>Time_Keep On</c>. A json-file line
 /// <c>{"log":"hi\n","stream":"stdout","time":"…Z"}</c> becomes the same map (log keeps its newline, time is kept)
-/// with the event time taken from <c>time</c>.
+/// with the event time taken from <c>time</c>. Used when the configuration's parsers files do not define
+/// <c>docker</c> (Fluent Bit images ship it in their default parsers.conf).
 /// </summary>
-internal sealed class DockerJsonParser : ITailLineParser
+internal sealed class DockerJsonParser : IRecordParser
 {
     private static readonly byte[] TimeKey = "time"u8.ToArray();
-    private readonly PooledBufferWriter _timeScratch = new(64);
+
+    [ThreadStatic]
+    private static PooledBufferWriter? t_timeScratch;
 
     public string Name => "docker";
 
-    public bool TryParse(ReadOnlySpan<byte> line, IBufferWriter<byte> record, out EventTime time, out bool hasTime)
+    public ParserFormat Format => ParserFormat.Json;
+
+    public bool TryParse(ReadOnlySpan<byte> input, IBufferWriter<byte> recordMsgpack, out EventTime? time)
     {
-        time = default;
-        hasTime = false;
-        if (!JsonMsgpack.TryScanObject(line, out var members))
+        time = null;
+        if (!JsonMsgpack.TryScanObject(input, out var members))
         {
             return false;
         }
 
-        _timeScratch.Clear();
-        if (JsonMsgpack.TryFindString(line, TimeKey, _timeScratch, out _, out _))
+        var timeScratch = t_timeScratch ??= new PooledBufferWriter(64);
+        timeScratch.Reset();
+        if (JsonMsgpack.TryFindString(input, TimeKey, timeScratch, out _, out _)
+            && ContainerTime.TryParse(timeScratch.WrittenSpan, applyZone: false, out var parsed))
         {
             // An unparseable time keeps the record (with the read time), as Fluent Bit's json parser does.
-            hasTime = ContainerTime.TryParse(_timeScratch.WrittenSpan, applyZone: false, out time);
+            time = parsed;
         }
 
-        var writer = new MessagePackWriter(record);
+        var writer = new MessagePackWriter(recordMsgpack);
         writer.WriteMapHeader(members);
-        JsonMsgpack.WriteMembers(line, ref writer);
+        JsonMsgpack.WriteMembers(input, ref writer);
         writer.Flush();
         return true;
     }
 }
 
-/// <summary>The parsers every shipper knows without a parsers file: Fluent Bit's <c>docker</c>.</summary>
-public sealed class BuiltInTailParsers : ITailParserResolver
+/// <summary>Finds the parser a tail's <c>Parser</c> names: the configuration's first, then the built-in <c>docker</c>.</summary>
+internal static class TailParsers
 {
-    private readonly ITailParserResolver? _next;
-
-    /// <param name="next">Parsers from the configuration, consulted first (a config may redefine <c>docker</c>).</param>
-    public BuiltInTailParsers(ITailParserResolver? next = null)
-    {
-        _next = next;
-    }
-
-    public ITailLineParser? Find(string name)
-    {
-        var configured = _next?.Find(name);
-        if (configured is not null)
-        {
-            return configured;
-        }
-
-        return string.Equals(name, "docker", StringComparison.OrdinalIgnoreCase) ? new DockerJsonParser() : null;
-    }
+    /// <summary>Names are case-sensitive, as Fluent Bit's flb_parser_get.</summary>
+    public static IRecordParser? Find(ParserRegistry? configured, string name) =>
+        configured?.Find(name) ?? (string.Equals(name, "docker", StringComparison.Ordinal) ? new DockerJsonParser() : null);
 }

@@ -1,4 +1,5 @@
 using Gateway.Shipper.Inputs.Tail;
+using PooledBufferWriter = Gateway.Engine.Parsers.PooledBufferWriter;
 
 namespace Gateway.Shipper.Container;
 
@@ -32,7 +33,7 @@ internal sealed class DockerModeProcessor : TailLineProcessor
 
     public override void ProcessLine(ReadOnlySpan<byte> line, long lineOffset, TailEventBuffer output, DateTimeOffset now)
     {
-        _unescaped.Clear();
+        _unescaped.Reset();
         if (!JsonMsgpack.TryScanObject(line, out _)
             || !JsonMsgpack.TryFindString(line, LogKey, _unescaped, out var rawStart, out var rawLength))
         {
@@ -45,7 +46,7 @@ internal sealed class DockerModeProcessor : TailLineProcessor
         if (!endsWithNewline)
         {
             _joined.Write(line.Slice(rawStart, rawLength));
-            _lastLine.Clear();
+            _lastLine.Reset();
             _lastLine.Write(line);
             _pendingOffset ??= lineOffset;
             _deadline = now + _flushTimeout;
@@ -58,7 +59,7 @@ internal sealed class DockerModeProcessor : TailLineProcessor
             return;
         }
 
-        _rebuilt.Clear();
+        _rebuilt.Reset();
         _rebuilt.Write(line[..rawStart]);
         _rebuilt.Write(_joined.WrittenSpan);
         _rebuilt.Write(line[rawStart..]);
@@ -94,9 +95,9 @@ internal sealed class DockerModeProcessor : TailLineProcessor
 
         // The last held line with its log replaced by everything held (its own part included).
         var last = _lastLine.WrittenSpan;
-        _unescaped.Clear();
+        _unescaped.Reset();
         JsonMsgpack.TryFindString(last, LogKey, _unescaped, out var rawStart, out var rawLength);
-        _rebuilt.Clear();
+        _rebuilt.Reset();
         _rebuilt.Write(last[..rawStart]);
         _rebuilt.Write(_joined.WrittenSpan);
         _rebuilt.Write(last[(rawStart + rawLength)..]);
@@ -106,8 +107,8 @@ internal sealed class DockerModeProcessor : TailLineProcessor
 
     private void ResetHeld()
     {
-        _joined.Clear();
-        _lastLine.Clear();
+        _joined.Reset();
+        _lastLine.Reset();
         _pendingOffset = null;
     }
 }

@@ -211,7 +211,14 @@ internal static class JsonMsgpack
             }
         }
 
-        writer.Write(reader.GetDouble());
+        if (reader.TryGetDouble(out var d))
+        {
+            writer.Write(d);
+            return;
+        }
+
+        // Out of double range (e.g. 1e400): keep the number's text rather than fail the whole line.
+        writer.WriteString(reader.ValueSpan);
     }
 
     private static void WriteString(ref Utf8JsonReader reader, ref MessagePackWriter writer)

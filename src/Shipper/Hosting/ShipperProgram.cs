@@ -39,13 +39,11 @@ internal static class ShipperProgram
 
     public static async Task<int> RunAsync(
         IReadOnlyList<string> args,
-        Func<string, ConfigDocument> loadConfig,
         Func<ShipperRunContext, CancellationToken, Task> runPipeline,
         TextWriter stdout,
         TextWriter stderr,
         CancellationToken stopping)
     {
-        ArgumentNullException.ThrowIfNull(loadConfig);
         ArgumentNullException.ThrowIfNull(runPipeline);
         var exit = ProgramEntry.HandleCommandLine(args, GatewayProgram.Shipper, stdout, stderr, out var options);
         if (exit is not null)
@@ -60,11 +58,12 @@ internal static class ShipperProgram
             return CommandLine.FailureExitCode;
         }
 
-        var config = loadConfig(configPath);
-        var diagnostics = new List<ConfigDiagnostic>(config.Diagnostics);
+        var dryRun = options.Mode == CommandLineMode.DryRun;
+        var config = ClassicConfigReader.Load(configPath);
+        var diagnostics = new List<ConfigDiagnostic>(ConfigValidator.Validate(config, dryRun));
         var logLevel = ReadLogLevel(config, diagnostics);
 
-        if (options.Mode == CommandLineMode.DryRun)
+        if (dryRun)
         {
             return ProgramEntry.ReportDiagnostics(configPath, config.Sections.Count, diagnostics, stdout, stderr);
         }
@@ -115,7 +114,7 @@ internal static class ShipperProgram
         {
             foreach (var entry in service.FindAll("Log_Level"))
             {
-                if (!FluentBitLogLevel.TryParse(entry.Value, out level))
+                if (!FluentBitLogLevel.TryParse(entry.Value, out level) && !HasErrorAt(diagnostics, entry.Location))
                 {
                     diagnostics.Add(new ConfigDiagnostic(
                         entry.Location,
@@ -140,6 +139,20 @@ internal static class ShipperProgram
                 options.ColorBehavior = LoggerColorBehavior.Disabled;
             });
         });
+
+    // The validator checks Log_Level too; one complaint per line is enough.
+    private static bool HasErrorAt(List<ConfigDiagnostic> diagnostics, ConfigLocation location)
+    {
+        foreach (var diagnostic in diagnostics)
+        {
+            if (diagnostic.Location == location && diagnostic.Severity == DiagnosticSeverity.Error)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static bool HasErrors(List<ConfigDiagnostic> diagnostics)
     {

@@ -146,6 +146,38 @@ public sealed class DurabilityTests
     }
 
     [Fact]
+    public async Task A_corrupt_chunk_in_the_middle_of_a_segment_is_skipped_and_the_ones_after_it_replayed()
+    {
+        using var dir = new TempDirectory();
+        var options = new BufferOptions { StoragePath = dir.Storage, Checksum = true };
+        var hung = new RecordingOutput("out", (_, _, ct) => TestEngines.Hang(ct));
+        var engine1 = await TestEngines.StartAsync(TestEngines.Create(options, null, All(hung)));
+        var sizes = new List<long>();
+        for (var i = 0; i < 5; i++)
+        {
+            await engine1.AppendAsync(TestChunks.Make("t", $"c{i}", events: 4, padding: 100), CancellationToken.None);
+            sizes.Add(engine1.DiskBytes);
+        }
+
+        await engine1.SimulateCrashAsync();
+        var segment = Assert.Single(Directory.GetFiles(dir.Storage, "*.log"));
+        using (var f = new FileStream(segment, FileMode.Open))
+        {
+            f.Position = sizes[2] - 30; // inside chunk c2's payload
+            var b = f.ReadByte();
+            f.Position = sizes[2] - 30;
+            f.WriteByte((byte)(b ^ 0x01));
+        }
+
+        var output = new RecordingOutput("out");
+        await using var engine2 = await TestEngines.StartAsync(TestEngines.Create(options, null, All(output)));
+
+        await Eventually.TrueAsync(() => output.Delivered.Count == 4, "the four intact chunks replayed");
+        Assert.Equal(["c0", "c1", "c3", "c4"], output.DeliveredKeys);
+        Assert.Equal(1, engine2.Metrics.TornRecordsTruncated);
+    }
+
+    [Fact]
     public async Task A_torn_journal_entry_only_costs_a_duplicate_never_a_loss()
     {
         using var dir = new TempDirectory();
@@ -188,5 +220,20 @@ public sealed class DurabilityTests
         await Eventually.TrueAsync(() => output.Delivered.Count == 1, "delivered");
         Assert.False(File.Exists(Path.Combine(dir.Storage, SegmentFormat.SegmentFileName(7)))); // empty: removed
         Assert.True(File.Exists(Path.Combine(dir.Storage, SegmentFormat.SegmentFileName(8)))); // numbering continues
+    }
+
+    [Fact]
+    public async Task A_second_engine_on_the_same_storage_path_fails_to_start_instead_of_sharing_it()
+    {
+        using var dir = new TempDirectory();
+        var options = new BufferOptions { StoragePath = dir.Storage };
+        await using var first = await TestEngines.StartAsync(TestEngines.Create(options, null, All(new RecordingOutput("out"))));
+
+        await using var second = TestEngines.Create(options, null, All(new RecordingOutput("out")));
+        await second.StartAsync(CancellationToken.None);
+        var ex = await Assert.ThrowsAsync<IOException>(() => second.Ready.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("in use by another process", ex.Message, StringComparison.Ordinal);
+        Assert.False(second.IsReady);
+        Assert.True(first.IsReady);
     }
 }

@@ -34,12 +34,16 @@ internal static class OutFileRecords
     }
 
     /// <summary>Waits (bounded) until at least <paramref name="count"/> records landed, then returns them all.</summary>
-    public static async Task<List<OutFileRecord>> WaitForAsync(string dir, int count, TimeSpan timeout)
+    public static Task<List<OutFileRecord>> WaitForAsync(string dir, int count, TimeSpan timeout) =>
+        WaitForAsync(dir, null, count, timeout);
+
+    /// <summary>As <see cref="WaitForAsync(string, int, TimeSpan)"/>, for the one file the tag goes to (out_file names it after the tag).</summary>
+    public static async Task<List<OutFileRecord>> WaitForAsync(string dir, string? tag, int count, TimeSpan timeout)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
-            var records = ReadAllCompleteLines(dir);
+            var records = ReadAllCompleteLines(dir, tag);
             if (records.Count >= count || clock.Elapsed > timeout)
             {
                 return records;
@@ -64,7 +68,7 @@ internal static class OutFileRecords
     }
 
     // The output may be writing while the test reads: only lines already terminated by '\n' are complete.
-    private static List<OutFileRecord> ReadAllCompleteLines(string dir)
+    private static List<OutFileRecord> ReadAllCompleteLines(string dir, string? tag)
     {
         var records = new List<OutFileRecord>();
         if (!Directory.Exists(dir))
@@ -72,7 +76,8 @@ internal static class OutFileRecords
             return records;
         }
 
-        foreach (var file in Directory.GetFiles(dir))
+        var files = tag is null ? Directory.GetFiles(dir) : File.Exists(Path.Combine(dir, tag)) ? [Path.Combine(dir, tag)] : [];
+        foreach (var file in files)
         {
             var text = ReadShared(file);
             var end = text.LastIndexOf('\n');

@@ -108,6 +108,34 @@ public sealed class AggregatorEngineTests
     }
 
     [Fact]
+    public async Task A_chunk_waiting_for_its_retry_does_not_hold_up_the_output()
+    {
+        var time = new FakeTimeProvider();
+        var seen = new HashSet<string>();
+        var output = new RecordingOutput("one-worker", (chunk, _, _) =>
+        {
+            var first = seen.Add(chunk.Tag) && chunk.Tag == "bad";
+            return ValueTask.FromResult(first ? FlushResult.Retry : FlushResult.Ok);
+        });
+        var engine = TestEngines.Create(new BufferOptions(), time, new OutputRegistration(output, new TagMatcher("*", null), new RetryPolicy(3, Base, Cap), workers: 1));
+        await using var _ = engine;
+        await TestEngines.StartAsync(engine);
+
+        await engine.AppendAsync(TestChunks.Make("bad", "b"), CancellationToken.None);
+        await engine.AppendAsync(TestChunks.Make("good", "g1"), CancellationToken.None);
+        await engine.AppendAsync(TestChunks.Make("good", "g2"), CancellationToken.None);
+
+        // No time passes, yet the chunks behind the retrying one are delivered.
+        await Eventually.TrueAsync(() => output.Delivered.Count == 2, "later chunks delivered during the backoff");
+        Assert.Equal(["g1", "g2"], output.DeliveredKeys);
+        Assert.Equal(1, engine.Outputs[0].QueueDepth); // the one waiting out its backoff
+
+        await Eventually.TrueAsync(() => output.Delivered.Count == 3, "retried after the backoff", eachPoll: () => time.Advance(Cap));
+        Assert.Equal("b", output.DeliveredKeys[2]);
+        Assert.Equal(1, engine.Outputs[0].Retries);
+    }
+
+    [Fact]
     public async Task Exhausted_retries_put_the_chunk_in_the_dead_letter_directory_with_a_sidecar()
     {
         using var dir = new TempDirectory();
@@ -138,8 +166,8 @@ public sealed class AggregatorEngineTests
         Assert.Contains("retries exhausted", sidecar.RootElement.GetProperty("reason").GetString(), StringComparison.Ordinal);
         Assert.StartsWith("2026-03-04T", sidecar.RootElement.GetProperty("time").GetString(), StringComparison.Ordinal);
 
-        // Done for that output: the buffer lets go of the segment data once the segment is sealed.
-        Assert.Equal(0, engine.MemoryBytes);
+        // Dead-lettered counts as done for that output: the buffer lets go of the chunk's memory.
+        await Eventually.TrueAsync(() => engine.MemoryBytes == 0, "chunk memory released");
     }
 
     [Fact]
@@ -257,6 +285,58 @@ public sealed class AggregatorEngineTests
         }
 
         Assert.All(made, o => Assert.True(o.Disposed));
+    }
+
+    [Fact]
+    public async Task An_input_with_storage_type_memory_bypasses_the_disk_and_honours_its_Mem_Buf_Limit()
+    {
+        using var dir = new TempDirectory();
+        var output = new RecordingOutput("out");
+        await using var engine = await TestEngines.StartAsync(TestEngines.Create(new BufferOptions { StoragePath = dir.Storage }, output));
+        var input = new ConfigSection(SectionKind.Input, "INPUT", new("in.conf", 1), [
+            new("Name", "forward", new("in.conf", 2)),
+            new("storage.type", "memory", new("in.conf", 3)),
+            new("Mem_Buf_Limit", "1M", new("in.conf", 4)),
+        ]);
+        var sink = engine.CreateInputSink(input);
+
+        await sink.AppendAsync(TestChunks.Make("mem", "m1"), CancellationToken.None);
+        await Eventually.TrueAsync(() => output.Delivered.Count == 1, "memory chunk delivered");
+        Assert.Empty(Directory.GetFiles(dir.Storage, "*.log")); // nothing reached the disk
+        Assert.Equal(0, engine.DiskBytes);
+        Assert.Equal(1_000_000, Assert.Single(engine.InputBudgets).LimitBytes);
+        Assert.True(Assert.Single(engine.InputBudgets).PeakBytes > 0);
+
+        await engine.AppendAsync(TestChunks.Make("disk", "d1"), CancellationToken.None); // default: filesystem
+        await Eventually.TrueAsync(() => output.Delivered.Count == 2, "filesystem chunk delivered");
+        Assert.Single(Directory.GetFiles(dir.Storage, "*.log"));
+    }
+
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(2, false)]
+    public async Task FromConfig_routes_everything_to_an_output_without_Match_only_in_the_one_input_one_output_case(int inputs, bool receives)
+    {
+        var sections = new List<ConfigSection>();
+        for (var i = 0; i < inputs; i++)
+        {
+            sections.Add(Section(SectionKind.Input, ("Name", "forward")));
+        }
+
+        sections.Add(Section(SectionKind.Output, ("Name", "rec")));
+        var output = new RecordingOutput("rec.0");
+        await using var engine = await TestEngines.StartAsync(AggregatorEngine.FromConfig(Doc([.. sections]), _ => output, NullLoggerFactory.Instance));
+
+        await engine.AppendAsync(TestChunks.Make("any.tag", "a"), CancellationToken.None);
+
+        if (receives)
+        {
+            await Eventually.TrueAsync(() => output.Delivered.Count == 1, "delivered");
+        }
+        else
+        {
+            Assert.Equal(1, engine.Metrics.UnroutedChunks);
+        }
     }
 
     [Fact]

@@ -59,9 +59,10 @@ public sealed class AggregatorEngineHostingTests
             Config = config,
             Service = service,
             Quiet = true,
-            OutputFactory = section =>
+            OutputFactory = (section, context) =>
             {
                 sections.Add(section);
+                Assert.Equal("recording.0", context.InstanceName);
                 return output;
             },
         });

@@ -1,5 +1,5 @@
 using Gateway.Aggregator.Hosting;
-using Gateway.Engine.Config;
+using Gateway.Aggregator.Outputs;
 
 namespace Gateway.Aggregator.Tests.Hosting;
 
@@ -9,75 +9,111 @@ public sealed class AggregatorProgramTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private string ConfigFile()
+    private string ConfigFile(string text)
     {
         var path = Path.Combine(_dir, "fluent-bit.conf");
-        File.WriteAllText(path, "[SERVICE]\n");
+        File.WriteAllText(path, text);
         return path;
+    }
+
+    private static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exit = await AggregatorProgram.RunAsync(args, OutputFactory.Create, stdout, stderr);
+        return (exit, stdout.ToString(), stderr.ToString());
     }
 
     [Fact]
     public async Task Unknown_flag_exits_2_with_usage()
     {
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        var exit = await AggregatorProgram.RunAsync(["--frobnicate"], _ => throw new InvalidOperationException("must not load"), HostConfigs.NoOutputs, stdout, stderr);
+        var (exit, _, stderr) = await RunAsync("--frobnicate");
         Assert.Equal(2, exit);
-        Assert.Contains("unknown option: --frobnicate", stderr.ToString(), StringComparison.Ordinal);
-        Assert.Contains("Usage:", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains("unknown option: --frobnicate", stderr, StringComparison.Ordinal);
+        Assert.Contains("Usage:", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Missing_config_file_exits_1_naming_it()
     {
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
         var missing = Path.Combine(_dir, "nope.conf");
-        var exit = await AggregatorProgram.RunAsync(["-c", missing, "--dry-run"], _ => throw new InvalidOperationException("must not load"), HostConfigs.NoOutputs, stdout, stderr);
+        var (exit, _, stderr) = await RunAsync("-c", missing, "--dry-run");
         Assert.Equal(1, exit);
-        Assert.Contains($"{missing}: error: config file not found", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains($"{missing}: error: config file not found", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Dry_run_reports_loader_and_service_errors_with_file_and_line()
+    public async Task Dry_run_reports_every_error_with_file_and_line()
     {
-        var path = ConfigFile();
-        var loaderError = new ConfigDiagnostic(new ConfigLocation("fluent-bit.conf", 9), DiagnosticSeverity.Error, "@INCLUDE host.conf: file not found");
-        var service = HostConfigs.Service(("Log_Level", "chatty"));
-        var config = new ConfigDocument(path, service.Sections, [loaderError]);
+        var path = ConfigFile("""
+            [SERVICE]
+                Log_Level    chatty
+                HTTP_Port    2020
 
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        var exit = await AggregatorProgram.RunAsync(["-c", path, "--dry-run"], _ => config, HostConfigs.NoOutputs, stdout, stderr);
+            [INPUT]
+                Name   tail
+                Path   /var/log/*.log
+
+            [INPUT]
+                Name   forward
+                Port   99999
+
+            [OUTPUT]
+                Name   file
+                Match  *
+                Format yaml
+            """);
+        var (exit, _, stderr) = await RunAsync("-c", path, "--dry-run");
 
         Assert.Equal(1, exit);
-        var errors = stderr.ToString();
-        Assert.Contains("fluent-bit.conf:9: error: @INCLUDE host.conf: file not found", errors, StringComparison.Ordinal);
-        Assert.Contains("test.conf:2: error: [SERVICE] Log_Level 'chatty'", errors, StringComparison.Ordinal);
+        Assert.Contains($"{path}:2: error:", stderr, StringComparison.Ordinal);
+        Assert.Contains("chatty", stderr, StringComparison.Ordinal);
+        Assert.Contains($"{path}:6: error: input plugin 'tail' does not run in the aggregator", stderr, StringComparison.Ordinal);
+        Assert.Contains($"{path}:11: error:", stderr, StringComparison.Ordinal);
+        Assert.Contains($"{path}:16: error:", stderr, StringComparison.Ordinal);
+        Assert.Contains("yaml", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Dry_run_of_a_clean_config_exits_0()
     {
-        var path = ConfigFile();
-        var config = HostConfigs.Service(("HTTP_Server", "On"), ("Log_Level", "info"));
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        var exit = await AggregatorProgram.RunAsync(["-c", path, "--dry-run"], _ => config, HostConfigs.NoOutputs, stdout, stderr);
-        Assert.Equal(0, exit);
-        Assert.Contains("configuration OK", stdout.ToString(), StringComparison.Ordinal);
-        Assert.Equal(string.Empty, stderr.ToString());
+        var path = ConfigFile($"""
+            [SERVICE]
+                HTTP_Server On
+                Log_Level   info
+
+            [INPUT]
+                Name  forward
+                Port  24224
+
+            [OUTPUT]
+                Name  file
+                Match *
+                Path  {_dir}
+            """);
+        var (exit, stdout, stderr) = await RunAsync("-c", path, "--dry-run");
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("configuration OK (3 section(s)", stdout, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, stderr);
     }
 
     [Fact]
-    public async Task Normal_start_refuses_a_config_with_errors()
+    public async Task Dry_run_accepts_the_local_run_config()
     {
-        var path = ConfigFile();
-        var config = HostConfigs.Service(("HTTP_Port", "x"));
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        var exit = await AggregatorProgram.RunAsync(["-c", path], _ => config, HostConfigs.NoOutputs, stdout, stderr);
+        var path = Path.Combine(Gateway.Aggregator.Tests.EndToEnd.RepositoryPaths.RepositoryRoot, "scripts", "local", "aggregator.conf");
+        var (exit, _, stderr) = await RunAsync("-c", path, "--dry-run");
+        Assert.True(exit == 0, stderr);
+    }
+
+    [Fact]
+    public async Task Normal_start_refuses_a_config_with_errors_without_starting()
+    {
+        var path = ConfigFile("""
+            [SERVICE]
+                HTTP_Port x
+            """);
+        var (exit, _, stderr) = await RunAsync("-c", path);
         Assert.Equal(1, exit);
-        Assert.Contains("test.conf:2: error: [SERVICE] HTTP_Port 'x'", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains($"{path}:2: error:", stderr, StringComparison.Ordinal);
     }
 }

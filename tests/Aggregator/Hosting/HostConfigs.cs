@@ -7,7 +7,7 @@ namespace Gateway.Aggregator.Tests.Hosting;
 internal static class HostConfigs
 {
     /// <summary>For configs without outputs: a factory that fails loudly if the host asks for one.</summary>
-    public static IOutput NoOutputs(ConfigSection section) =>
+    public static IOutput NoOutputs(ConfigSection section, Gateway.Aggregator.Outputs.OutputContext context) =>
         throw new InvalidOperationException($"test config has no outputs, but the host asked for {section}");
 
     public static ConfigDocument Service(params (string Key, string Value)[] entries)

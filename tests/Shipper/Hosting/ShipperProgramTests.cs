@@ -1,4 +1,3 @@
-using Gateway.Engine.Config;
 using Gateway.Engine.Hosting;
 using Gateway.Shipper.Hosting;
 
@@ -10,22 +9,11 @@ public sealed class ShipperProgramTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private string ConfigFile()
+    private string ConfigFile(string text)
     {
         var path = Path.Combine(_dir, "fluent-bit.conf");
-        File.WriteAllText(path, "[SERVICE]\n");
+        File.WriteAllText(path, text);
         return path;
-    }
-
-    private static ConfigDocument Service(params (string Key, string Value)[] entries)
-    {
-        var list = new List<ConfigEntry>();
-        for (var i = 0; i < entries.Length; i++)
-        {
-            list.Add(new ConfigEntry(entries[i].Key, entries[i].Value, new ConfigLocation("shipper.conf", i + 2)));
-        }
-
-        return new ConfigDocument("shipper.conf", [new ConfigSection(SectionKind.Service, "SERVICE", new ConfigLocation("shipper.conf", 1), list)], []);
     }
 
     private static Task NeverRuns(ShipperRunContext context, CancellationToken token) =>
@@ -36,37 +24,69 @@ public sealed class ShipperProgramTests : IDisposable
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var exit = await ShipperProgram.RunAsync(["-c", "x", "--turbo"], _ => throw new InvalidOperationException(), NeverRuns, stdout, stderr, CancellationToken.None);
+        var exit = await ShipperProgram.RunAsync(["-c", "x", "--turbo"], NeverRuns, stdout, stderr, CancellationToken.None);
         Assert.Equal(2, exit);
         Assert.StartsWith("gateway-shipper: unknown option: --turbo", stderr.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task Dry_run_reports_bad_log_level_with_file_and_line()
+    public async Task Missing_config_exits_1()
     {
-        var path = ConfigFile();
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var exit = await ShipperProgram.RunAsync(["-c", path, "--dry-run"], _ => Service(("Log_Level", "verbose")), NeverRuns, stdout, stderr, CancellationToken.None);
+        var missing = Path.Combine(_dir, "missing.conf");
+        Assert.Equal(1, await ShipperProgram.RunAsync(["-c", missing], NeverRuns, stdout, stderr, CancellationToken.None));
+        Assert.Contains($"{missing}: error: config file not found", stderr.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Dry_run_reports_bad_log_level_once_with_file_and_line()
+    {
+        var path = ConfigFile("""
+            [SERVICE]
+                Log_Level verbose
+            """);
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exit = await ShipperProgram.RunAsync(["-c", path, "--dry-run"], NeverRuns, stdout, stderr, CancellationToken.None);
         Assert.Equal(1, exit);
-        Assert.Contains("shipper.conf:2: error: [SERVICE] Log_Level 'verbose' is not one of off, error, warn, info, debug, trace", stderr.ToString(), StringComparison.Ordinal);
+        var errors = stderr.ToString();
+        Assert.Contains($"{path}:2: error:", errors, StringComparison.Ordinal);
+        Assert.Single(errors.Split('\n'), line => line.StartsWith($"{path}:2:", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task Dry_run_of_clean_config_exits_0_without_starting()
     {
-        var path = ConfigFile();
+        var path = ConfigFile("""
+            [SERVICE]
+                Log_Level warn
+
+            [INPUT]
+                Name tail
+                Path /var/log/containers/*.log
+                Tag  kube.*
+
+            [OUTPUT]
+                Name  forward
+                Match *
+                Host  aggregator
+                Port  24224
+            """);
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var exit = await ShipperProgram.RunAsync(["-c", path, "--dry-run"], _ => Service(("Log_Level", "warn")), NeverRuns, stdout, stderr, CancellationToken.None);
-        Assert.Equal(0, exit);
+        var exit = await ShipperProgram.RunAsync(["-c", path, "--dry-run"], NeverRuns, stdout, stderr, CancellationToken.None);
+        Assert.True(exit == 0, stderr.ToString());
         Assert.Contains("configuration OK", stdout.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Runs_pipeline_with_aggregator_override_until_stopped_then_exits_0()
     {
-        var path = ConfigFile();
+        var path = ConfigFile("""
+            [SERVICE]
+                Log_Level info
+            """);
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
         using var stop = new CancellationTokenSource();
@@ -75,7 +95,6 @@ public sealed class ShipperProgramTests : IDisposable
 
         var run = ShipperProgram.RunAsync(
             ["-c", path, "-q", "--aggregator", "agg.logging:24224"],
-            _ => Service(("Log_Level", "info")),
             async (context, token) =>
             {
                 seen = context;
@@ -91,5 +110,6 @@ public sealed class ShipperProgramTests : IDisposable
         stop.Cancel();
         Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(new HostPort("agg.logging", 24224), seen!.Aggregator);
+        Assert.Equal(path, seen.Config.MainFile);
     }
 }

@@ -105,73 +105,6 @@ internal static class Sections
 
         return new ConfigSection(SectionKind.Input, "INPUT", new ConfigLocation("test.conf", 1), list);
     }
-
-    /// <summary>
-    /// The <c>[INPUT] Name tail</c> sections of a seed config file, read with a minimal classic-format reader
-    /// (sections + <c>key value</c> lines) and <c>${VAR}</c> replaced from <paramref name="variables"/>.
-    /// </summary>
-    public static List<ConfigSection> TailInputsOf(string file, IReadOnlyDictionary<string, string> variables, params (string Key, string Value)[] extra)
-    {
-        var sections = new List<ConfigSection>();
-        List<ConfigEntry>? current = null;
-        var currentLine = 0;
-        var lineNo = 0;
-        void Close()
-        {
-            if (current is not null && current.Exists(e => e.Key.Equals("Name", StringComparison.OrdinalIgnoreCase) && e.Value == "tail"))
-            {
-                var extraLine = 10_000;
-                foreach (var (k, v) in extra)
-                {
-                    current.Add(new ConfigEntry(k, v, new ConfigLocation("(test)", extraLine++)));
-                }
-
-                sections.Add(new ConfigSection(SectionKind.Input, "INPUT", new ConfigLocation(file, currentLine), current));
-            }
-
-            current = null;
-        }
-
-        foreach (var raw in File.ReadAllLines(file))
-        {
-            lineNo++;
-            var text = raw.Trim();
-            if (text.Length == 0 || text.StartsWith('#'))
-            {
-                continue;
-            }
-
-            if (text.StartsWith('['))
-            {
-                Close();
-                if (text.Equals("[INPUT]", StringComparison.OrdinalIgnoreCase))
-                {
-                    current = new List<ConfigEntry>();
-                    currentLine = lineNo;
-                }
-
-                continue;
-            }
-
-            if (current is null)
-            {
-                continue;
-            }
-
-            var space = text.IndexOfAny([' ', '\t']);
-            var key = space < 0 ? text : text[..space];
-            var value = space < 0 ? string.Empty : text[space..].Trim();
-            foreach (var (name, v) in variables)
-            {
-                value = value.Replace("${" + name + "}", v, StringComparison.Ordinal);
-            }
-
-            current.Add(new ConfigEntry(key, value, new ConfigLocation(file, lineNo)));
-        }
-
-        Close();
-        return sections;
-    }
 }
 
 /// <summary>One decoded event: tag, time and the record as compact JSON with keys in msgpack order.</summary>
@@ -389,4 +322,53 @@ internal sealed class TailHarness : IAsyncDisposable
             }
         }
     }
+}
+
+/// <summary>A seed configuration loaded with the real classic-format reader, its tail inputs re-rooted to a test tree.</summary>
+internal sealed class SeedConfig
+{
+    private static readonly Dictionary<string, string?> Environment = new()
+    {
+        ["READ_FROM_HEAD"] = "On",
+        ["READ_FROM_TAIL"] = "Off",
+        ["HTTP_SERVER"] = "Off",
+        ["HTTP_PORT"] = "2020",
+        ["AWS_REGION"] = "us-east-1",
+        ["CLUSTER_NAME"] = "test",
+        ["HOST_NAME"] = "node-1",
+    };
+
+    private SeedConfig(Gateway.Engine.Config.ConfigDocument document, Gateway.Engine.Parsers.ParserRegistry parsers)
+    {
+        Document = document;
+        Parsers = parsers;
+    }
+
+    public Gateway.Engine.Config.ConfigDocument Document { get; }
+
+    public Gateway.Engine.Parsers.ParserRegistry Parsers { get; }
+
+    public static SeedConfig Load(string relative, TimeProvider? clock = null)
+    {
+        var document = Gateway.Engine.Config.ClassicConfigReader.Load(Fixtures.SeedConfig(relative), Environment);
+        return new SeedConfig(document, Gateway.Engine.Parsers.ParserRegistry.FromConfig(document, clock));
+    }
+
+    /// <summary>The tail input with this tag, with <c>Gateway.PathRoot</c> (and any extra entries) appended.</summary>
+    public ConfigSection Tail(string tag, string root, params (string Key, string Value)[] extra)
+    {
+        var section = Document.OfKind(SectionKind.Input).Single(s => s.PluginName == "tail" && s.Get("Tag") == tag);
+        var entries = new List<ConfigEntry>(section.Entries)
+        {
+            new(Gateway.Shipper.Inputs.Tail.TailInputOptions.PathRootKey, root, new ConfigLocation("(test)", 1)),
+        };
+        foreach (var (key, value) in extra)
+        {
+            entries.Add(new ConfigEntry(key, value, new ConfigLocation("(test)", 2)));
+        }
+
+        return new ConfigSection(section.Kind, section.Header, section.Location, entries);
+    }
+
+    public TailInputContext Context(TimeProvider? clock = null) => new() { Parsers = Parsers, Time = clock ?? TimeProvider.System };
 }

@@ -1,76 +1,16 @@
-using System.Buffers;
 using System.Text;
 using Gateway.Engine.Records;
 using Gateway.Shipper.Container;
 using MessagePack;
+using PooledBufferWriter = Gateway.Engine.Parsers.PooledBufferWriter;
 
 namespace Gateway.Shipper.Inputs.Tail;
 
-/// <summary>An <see cref="IBufferWriter{T}"/> over pooled arrays, reused across chunks.</summary>
-internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
-{
-    private byte[] _buffer;
-    private int _written;
-
-    public PooledBufferWriter(int initialCapacity = 4096)
-    {
-        _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
-    }
-
-    public int WrittenCount => _written;
-
-    public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
-
-    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
-
-    public void Clear() => _written = 0;
-
-    public void Advance(int count) => _written += count;
-
-    public Memory<byte> GetMemory(int sizeHint = 0)
-    {
-        Ensure(sizeHint);
-        return _buffer.AsMemory(_written);
-    }
-
-    public Span<byte> GetSpan(int sizeHint = 0)
-    {
-        Ensure(sizeHint);
-        return _buffer.AsSpan(_written);
-    }
-
-    public void Write(ReadOnlySpan<byte> data)
-    {
-        data.CopyTo(GetSpan(data.Length));
-        _written += data.Length;
-    }
-
-    public void Dispose()
-    {
-        ArrayPool<byte>.Shared.Return(_buffer);
-        _buffer = [];
-        _written = 0;
-    }
-
-    private void Ensure(int sizeHint)
-    {
-        sizeHint = Math.Max(sizeHint, 1);
-        if (_buffer.Length - _written >= sizeHint)
-        {
-            return;
-        }
-
-        var grown = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _written + sizeHint));
-        _buffer.AsSpan(0, _written).CopyTo(grown);
-        ArrayPool<byte>.Shared.Return(_buffer);
-        _buffer = grown;
-    }
-}
-
 /// <summary>
 /// Collects the msgpack events one file produces between two chunk emissions, and writes records in the layouts
-/// Fluent Bit's tail uses, including its <c>Path_Key</c>/<c>Offset_Key</c> placement: before the line key for
-/// raw lines, before the parsed fields for parsed lines, after the fields for multiline records.
+/// Fluent Bit's tail uses (flb_tail_file_pack_line / flb_tail_pack_line_map / record_append_custom_keys), including
+/// its <c>Path_Key</c>/<c>Offset_Key</c> placement: before the line key for raw lines, after the fields for parsed and
+/// multiline records. The offset is the line's start offset.
 /// </summary>
 internal sealed class TailEventBuffer : IDisposable
 {
@@ -98,7 +38,7 @@ internal sealed class TailEventBuffer : IDisposable
     public byte[] TakeEvents()
     {
         var copy = _events.WrittenSpan.ToArray();
-        _events.Clear();
+        _events.Reset();
         EventCount = 0;
         return copy;
     }
@@ -118,7 +58,7 @@ internal sealed class TailEventBuffer : IDisposable
         EventCount++;
     }
 
-    /// <summary><c>{offset_key, path_key, ...parsed}</c> from a parser's msgpack map.</summary>
+    /// <summary><c>{...parsed, path_key, offset_key}</c> from a parser's msgpack map.</summary>
     public void WriteParsedRecord(EventTime time, ReadOnlySpan<byte> map, long lineOffset)
     {
         var (count, headerLength) = ReadMapHeader(map);
@@ -127,9 +67,9 @@ internal sealed class TailEventBuffer : IDisposable
         writer.WriteArrayHeader(2);
         EventWriter.WriteTime(ref writer, time);
         writer.WriteMapHeader(count + ExtraCount);
-        WriteOffsetKey(ref writer, lineOffset);
-        WritePathKey(ref writer);
         writer.WriteRaw(body);
+        WritePathKey(ref writer);
+        WriteOffsetKey(ref writer, lineOffset);
         writer.Flush();
         EventCount++;
     }

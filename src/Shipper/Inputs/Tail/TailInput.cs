@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Gateway.Engine.Config;
+using Gateway.Engine.Parsers;
 using Gateway.Engine.Records;
 using Gateway.Shipper.Container;
 using Gateway.Shipper.State;
@@ -19,8 +20,8 @@ public sealed class TailInputContext
     /// <summary>Clock for record times and timeouts.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
-    /// <summary>Parsers from the configuration (<c>[PARSER]</c>); the built-in <c>docker</c> is always available.</summary>
-    public ITailParserResolver? Parsers { get; init; }
+    /// <summary>Parsers from the configuration (<c>[PARSER]</c> / <c>Parsers_File</c>); a built-in <c>docker</c> is used when it does not define one.</summary>
+    public ParserRegistry? Parsers { get; init; }
 
     /// <summary>Set on every chunk (<see cref="EventChunk.NodeName"/>).</summary>
     public string? NodeName { get; init; }
@@ -48,10 +49,11 @@ public sealed class TailInput : IAsyncDisposable
     private readonly TailInputOptions _options;
     private readonly TailInputContext _context;
     private readonly ILogger _logger;
-    private readonly ITailLineParser? _parser;
+    private readonly IRecordParser? _parser;
     private readonly TailPathMapper _paths;
     private readonly Channel<TailChunk> _chunks;
     private readonly List<TailFile> _files = new();
+    private readonly HashSet<FileIdentity> _tracked = new();
     private readonly Dictionary<FileIdentity, long> _released = new();
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly List<FileSystemWatcher> _watchers = new();
@@ -74,7 +76,7 @@ public sealed class TailInput : IAsyncDisposable
         _paths = new TailPathMapper(options.PathRoot);
         if (options.Parser is not null)
         {
-            _parser = new BuiltInTailParsers(_context.Parsers).Find(options.Parser)
+            _parser = TailParsers.Find(_context.Parsers, options.Parser)
                       ?? throw new ArgumentException($"parser '{options.Parser}' is not defined", nameof(options));
         }
 
@@ -126,14 +128,29 @@ public sealed class TailInput : IAsyncDisposable
             return null;
         }
 
-        if (options.Parser is not null && new BuiltInTailParsers(context.Parsers).Find(options.Parser) is null)
+        if (options.Parser is not null && TailParsers.Find(context.Parsers, options.Parser) is null)
         {
             var entry = section.Find("Parser")!;
             diagnostics.Add(new ConfigDiagnostic(entry.Location, DiagnosticSeverity.Error, $"[INPUT tail] parser '{options.Parser}' is not defined"));
             return null;
         }
 
-        return new TailInput(options, context);
+        if (section.Find("Tag") is null)
+        {
+            // Fluent Bit tags an untagged input with its instance name.
+            options = options with { Tag = context.Name };
+        }
+
+        try
+        {
+            return new TailInput(options, context);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            var entry = section.Find("DB");
+            diagnostics.Add(new ConfigDiagnostic(entry?.Location ?? section.Location, DiagnosticSeverity.Error, $"[INPUT tail] cannot open the offsets DB '{options.DbPath}': {ex.Message}"));
+            return null;
+        }
     }
 
     /// <summary>Follows files until cancelled; then completes <see cref="Chunks"/>.</summary>
@@ -163,6 +180,7 @@ public sealed class TailInput : IAsyncDisposable
                     {
                         await ReleaseAsync(file, now, cancellationToken).ConfigureAwait(false);
                         _files.RemoveAt(i);
+                        _tracked.Remove(file.Identity);
                         i--;
                     }
                 }
@@ -202,6 +220,7 @@ public sealed class TailInput : IAsyncDisposable
         }
 
         _files.Clear();
+        _tracked.Clear();
         _store?.Dispose();
         _wake.Dispose();
         return ValueTask.CompletedTask;
@@ -262,7 +281,17 @@ public sealed class TailInput : IAsyncDisposable
                 watcher.Created += (_, _) => RequestRescan();
                 watcher.Deleted += (_, _) => Wake();
                 watcher.Renamed += (_, _) => RequestRescan();
-                watcher.Error += (_, e) => TailLog.WatchFailed(_logger, _context.Name, dir, e.GetException().Message, _options.PollInterval);
+                var reported = 0;
+                watcher.Error += (_, e) =>
+                {
+                    // Overflows under heavy writing repeat; one warning per directory says it (polling covers it).
+                    if (Interlocked.Exchange(ref reported, 1) == 0)
+                    {
+                        TailLog.WatchFailed(_logger, _context.Name, dir, e.GetException().Message, _options.PollInterval);
+                    }
+
+                    RequestRescan();
+                };
                 watcher.EnableRaisingEvents = true;
                 _watchers.Add(watcher);
             }
@@ -273,18 +302,7 @@ public sealed class TailInput : IAsyncDisposable
         }
     }
 
-    private bool IsTracked(FileIdentity identity)
-    {
-        foreach (var f in _files)
-        {
-            if (f.Identity == identity)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    private bool IsTracked(FileIdentity identity) => _tracked.Contains(identity);
 
     private bool IsExcluded(string logicalPath)
     {
@@ -418,6 +436,7 @@ public sealed class TailInput : IAsyncDisposable
             CreateProcessor(),
             new TailEventBuffer(logical, _options.PathKey, _options.OffsetKey));
         _files.Add(file);
+        _tracked.Add(file.Identity);
         Stats.OnFileOpened();
         if (!fromStore && _store is not null)
         {
@@ -622,9 +641,9 @@ public sealed class TailInput : IAsyncDisposable
                 continue;
             }
 
-            if (line.Length == 0 && _options.SkipEmptyLines)
+            if (_options.SkipEmptyLines && (line.Length == 0 || (line.Length == 1 && line[0] == '\r')))
             {
-                continue;
+                continue; // LF or CR LF alone
             }
 
             if (line.Length >= 2 && line[^1] == '\r')

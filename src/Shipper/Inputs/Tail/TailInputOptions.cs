@@ -10,7 +10,7 @@ namespace Gateway.Shipper.Inputs.Tail;
 /// The options of one <c>[INPUT] Name tail</c> section, with Fluent Bit's defaults and spellings
 /// (keys are case-insensitive). Build it with <see cref="FromSection"/>.
 /// </summary>
-public sealed class TailInputOptions
+public sealed record TailInputOptions
 {
     /// <summary>The option naming a directory that <c>/var/log/...</c>-style paths are re-rooted under (tests, chroots).</summary>
     public const string PathRootKey = "Gateway.PathRoot";
@@ -30,8 +30,12 @@ public sealed class TailInputOptions
         "DB.locking", "DB.journal_mode", "DB.compare_filename", "Parser", "Docker_Mode", "Docker_Mode_Flush",
         "Docker_Mode_Parser", "multiline.parser", "Inotify_Watcher", "Exit_On_Eof", PathRootKey,
 
+        // Fluent Bit read-loop tuning with no equivalent here (the loop reads per Buffer_Chunk_Size): accepted.
+        "Static_Batch_Size", "Event_Batch_Size", "File_Cache_Advise", "progress_check_interval", "progress_check_interval_nsec",
+
         // recognised but not implemented: reported below
         "Multiline", "Multiline_Flush", "Parser_Firstline", "Ignore_Older", "Unicode.Encoding", "Generic.Encoding",
+        "Truncate_Long_Lines",
     };
 
     public IReadOnlyList<string> Paths { get; init; } = [];
@@ -97,7 +101,7 @@ public sealed class TailInputOptions
 
         foreach (var entry in section.Entries)
         {
-            if (!KnownKeys.Contains(entry.Key))
+            if (!KnownKeys.Contains(entry.Key) && !entry.Key.StartsWith("Parser_", StringComparison.OrdinalIgnoreCase))
             {
                 reader.Warn(entry, $"unknown tail option '{entry.Key}' is ignored");
             }
@@ -144,7 +148,7 @@ public sealed class TailInputOptions
             }
         }
 
-        foreach (var ignored in new[] { "Docker_Mode_Parser", "Ignore_Older", "Unicode.Encoding", "Generic.Encoding", "Multiline_Flush" })
+        foreach (var ignored in new[] { "Docker_Mode_Parser", "Ignore_Older", "Unicode.Encoding", "Generic.Encoding", "Multiline_Flush", "Truncate_Long_Lines" })
         {
             var e = section.Find(ignored);
             if (e is not null)

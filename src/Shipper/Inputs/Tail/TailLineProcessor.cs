@@ -1,30 +1,9 @@
-using System.Buffers;
 using System.Text;
 using Gateway.Engine.Records;
+using IRecordParser = Gateway.Engine.Parsers.IRecordParser;
+using PooledBufferWriter = Gateway.Engine.Parsers.PooledBufferWriter;
 
 namespace Gateway.Shipper.Inputs.Tail;
-
-/// <summary>
-/// A named parser the tail can apply to each line (<c>Parser</c>), as a Fluent Bit <c>[PARSER]</c>. The shipper
-/// ships the container ones (<c>docker</c>); the host adds the generic regex/json parsers from the config.
-/// </summary>
-public interface ITailLineParser
-{
-    string Name { get; }
-
-    /// <summary>
-    /// Parses a line (no newline) into a msgpack map written to <paramref name="record"/>. Returns false when the
-    /// line does not match (the tail then keeps the raw line, as Fluent Bit does). <paramref name="time"/> is the
-    /// record time when the parser found one (<paramref name="hasTime"/>); otherwise the read time is used.
-    /// </summary>
-    bool TryParse(ReadOnlySpan<byte> line, IBufferWriter<byte> record, out EventTime time, out bool hasTime);
-}
-
-/// <summary>Finds parsers by <c>Name</c> (case-insensitive, as Fluent Bit).</summary>
-public interface ITailParserResolver
-{
-    ITailLineParser? Find(string name);
-}
 
 /// <summary>
 /// Turns complete lines of one file into records. Implementations may hold lines back (multiline joining,
@@ -58,10 +37,10 @@ internal abstract class TailLineProcessor : IDisposable
 internal sealed class PlainLineProcessor : TailLineProcessor
 {
     private readonly byte[] _key;
-    private readonly ITailLineParser? _parser;
+    private readonly IRecordParser? _parser;
     private readonly PooledBufferWriter _scratch = new(1024);
 
-    public PlainLineProcessor(string key, ITailLineParser? parser)
+    public PlainLineProcessor(string key, IRecordParser? parser)
     {
         _key = Encoding.UTF8.GetBytes(key);
         _parser = parser;
@@ -71,10 +50,10 @@ internal sealed class PlainLineProcessor : TailLineProcessor
     {
         if (_parser is not null)
         {
-            _scratch.Clear();
-            if (_parser.TryParse(line, _scratch, out var time, out var hasTime))
+            _scratch.Reset();
+            if (_parser.TryParse(line, _scratch, out var time))
             {
-                output.WriteParsedRecord(hasTime ? time : EventTime.FromDateTimeOffset(now), _scratch.WrittenSpan, lineOffset);
+                output.WriteParsedRecord(time ?? EventTime.FromDateTimeOffset(now), _scratch.WrittenSpan, lineOffset);
                 return;
             }
         }

@@ -2,6 +2,7 @@ using Gateway.Engine.Config;
 using Gateway.Engine.Records;
 using Gateway.Shipper.Inputs.Tail;
 using Gateway.Shipper.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gateway.Shipper.Tests.Inputs.Tail;
 
@@ -17,15 +18,13 @@ public sealed class TailFixtureTests
     private const string UserService = "/var/log/containers/user-service-6b8d9f7c5-qp2rt_default_user-service-8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b.log";
     private const string AwsNode = "/var/log/containers/aws-node-7x9kq_kube-system_aws-node-9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0.log";
 
-    private static readonly Dictionary<string, string> ReadFromHead = new() { ["READ_FROM_HEAD"] = "On" };
-
     [Fact]
     public async Task ContainerInsightsApplicationTail_ProducesDockerRecordsPerContainer_AndExcludesAwsNode()
     {
         using var root = new TempNodeRoot().WithFixtureLogs();
-        var section = Sections.TailInputsOf(Fixtures.SeedConfig("container-insights/application-log.conf"), ReadFromHead, (TailInputOptions.PathRootKey, root.Root)).Single();
+        var seed = SeedConfig.Load("container-insights/fluent-bit.conf");
 
-        await using var harness = TailHarness.Start(section);
+        await using var harness = TailHarness.Start(seed.Tail("application.*", root.Root), seed.Context());
         await harness.WaitForCount(7);
         await Task.Delay(300); // nothing more may come (aws-node is excluded)
 
@@ -68,9 +67,9 @@ public sealed class TailFixtureTests
     public async Task ContainerInsightsDataplaneTail_JoinsCriPartialLines_AsFluentBitCriParser()
     {
         using var root = new TempNodeRoot().WithFixtureLogs();
-        var section = Sections.TailInputsOf(Fixtures.SeedConfig("container-insights/dataplane-log.conf"), ReadFromHead, (TailInputOptions.PathRootKey, root.Root)).Single();
+        var seed = SeedConfig.Load("container-insights/fluent-bit.conf");
 
-        await using var harness = TailHarness.Start(section);
+        await using var harness = TailHarness.Start(seed.Tail("dataplane.tail.*", root.Root), seed.Context());
         await harness.WaitForCount(3);
         await Task.Delay(300);
 
@@ -95,11 +94,10 @@ public sealed class TailFixtureTests
     public async Task HostDmesgTail_UsesKeyMessage_AndTheReadTime()
     {
         using var root = new TempNodeRoot().WithFixtureLogs();
-        var dmesg = Sections.TailInputsOf(Fixtures.SeedConfig("container-insights/host-log.conf"), ReadFromHead, (TailInputOptions.PathRootKey, root.Root))
-            .Single(s => s.Get("Tag") == "host.dmesg");
+        var seed = SeedConfig.Load("container-insights/fluent-bit.conf");
         var before = EventTime.Now();
 
-        await using var harness = TailHarness.Start(dmesg);
+        await using var harness = TailHarness.Start(seed.Tail("host.dmesg", root.Root), seed.Context());
         await harness.WaitForCount(2);
         var after = EventTime.Now();
 
@@ -115,10 +113,10 @@ public sealed class TailFixtureTests
     }
 
     [Fact]
-    public void HostMessagesTail_WithoutTheSyslogParser_IsRejectedNamingTheParserAndLine()
+    public void TailWithAnUndefinedParser_IsRejectedNamingTheParserAndLine()
     {
-        var file = Fixtures.SeedConfig("container-insights/host-log.conf");
-        var messages = Sections.TailInputsOf(file, ReadFromHead).Single(s => s.Get("Tag") == "host.messages");
+        var seed = SeedConfig.Load("container-insights/fluent-bit.conf");
+        var messages = seed.Tail("host.messages", "/nonexistent");
         var diagnostics = new List<ConfigDiagnostic>();
 
         var input = TailInput.FromSection(messages, new TailInputContext(), diagnostics);
@@ -126,23 +124,52 @@ public sealed class TailFixtureTests
         Assert.Null(input);
         var error = Assert.Single(diagnostics, d => d.Severity == DiagnosticSeverity.Error);
         Assert.Contains("parser 'syslog' is not defined", error.Message, StringComparison.Ordinal);
-        Assert.Equal(file, error.Location.File);
+        Assert.Equal(Fixtures.SeedConfig("container-insights/host-log.conf"), error.Location.File);
         Assert.Equal(messages.Find("Parser")!.Location.Line, error.Location.Line);
     }
 
     [Fact]
-    public async Task FirehoseLiftTail_WithParserDocker_KeepsTimeAndUsesItAsEventTime()
+    public async Task HostMessagesAndSecureTails_UseTheConfiguredSyslogParser()
     {
         using var root = new TempNodeRoot().WithFixtureLogs();
-        var section = Sections.TailInputsOf(Fixtures.SeedConfig("firehose-lift/fluent-bit.conf"), ReadFromHead, (TailInputOptions.PathRootKey, root.Root), ("Read_from_Head", "On")).Single();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 0, 0, 0, TimeSpan.Zero));
+        var seed = SeedConfig.Load("container-insights/fluent-bit.conf", clock);
 
-        await using var harness = TailHarness.Start(section);
+        await using var messages = TailHarness.Start(seed.Tail("host.messages", root.Root), seed.Context(clock));
+        await using var secure = TailHarness.Start(seed.Tail("host.secure", root.Root), seed.Context(clock));
+        await messages.WaitForCount(3);
+        await secure.WaitForCount(2);
+
+        // Regex groups in order, the time key removed (Time_Keep Off), pid absent where the group did not match,
+        // the year taken from the clock (syslog has none).
+        Assert.Equal(
+            [
+                """{"host":"ip-10-1-128-166","ident":"kubelet","pid":"3161","message":"I1124 08:19:53.704659    3161 kubelet.go:2140] \"SyncLoop (PLEG): event for pod\""}""",
+                """{"host":"ip-10-1-128-166","ident":"containerd","message":"time=\"2026-11-24T08:19:54Z\" level=info msg=\"StartContainer returns successfully\""}""",
+                """{"host":"ip-10-1-128-166","ident":"systemd","pid":"1","message":"Started Session 12 of user ec2-user."}""",
+            ],
+            messages.Events.Select(e => e.Json));
+        Assert.Equal([new EventTime(1795508393, 0), new EventTime(1795508394, 0), new EventTime(1793780395, 0)], messages.Events.Select(e => e.Time));
+        Assert.All(messages.Events, e => Assert.Equal("host.messages", e.Tag));
+        Assert.Equal(
+            """{"host":"ip-10-1-128-166","ident":"sshd","pid":"4410","message":"Accepted publickey for ec2-user from 10.1.0.5 port 52144 ssh2: RSA SHA256:abc"}""",
+            secure.Events[0].Json);
+    }
+
+    [Fact]
+    public async Task FirehoseLiftTail_WithItsDockerParser_DecodesLogAsJson_AndUsesTimeAsEventTime()
+    {
+        using var root = new TempNodeRoot().WithFixtureLogs();
+        var seed = SeedConfig.Load("firehose-lift/fluent-bit.conf");
+
+        await using var harness = TailHarness.Start(seed.Tail("kube.*", root.Root, ("Read_from_Head", "On")), seed.Context());
         await harness.WaitForCount(2);
 
         var events = harness.Events;
         Assert.All(events, e => Assert.Equal("kube" + Python.Replace('/', '.'), e.Tag));
+        // firehose-lift's parsers.conf defines docker with "Decode_Field_As json log": log becomes the map.
         Assert.Equal(
-            """{"log":"{\"name\": \"fakenerd\", \"time_ms\": 1577521193704}\n","stream":"stdout","time":"2019-12-28T08:19:53.704659587Z"}""",
+            """{"log":{"name":"fakenerd","time_ms":1577521193704},"stream":"stdout","time":"2019-12-28T08:19:53.704659587Z"}""",
             events[0].Json);
         Assert.Equal(new EventTime(1577521193, 704659587), events[0].Time);
     }
@@ -151,9 +178,9 @@ public sealed class TailFixtureTests
     public async Task CentralizedTail_ParserDockerWithDockerMode_KeepsCriLinesRawUnderLog()
     {
         using var root = new TempNodeRoot().WithFixtureLogs();
-        var section = Sections.TailInputsOf(Fixtures.SeedConfig("centralized/fluent-bit.conf"), ReadFromHead, (TailInputOptions.PathRootKey, root.Root), ("Read_from_Head", "On")).Single();
+        var seed = SeedConfig.Load("centralized/fluent-bit.conf");
 
-        await using var harness = TailHarness.Start(section);
+        await using var harness = TailHarness.Start(seed.Tail("kube.*", root.Root, ("Read_from_Head", "On")), seed.Context());
         await harness.WaitForCount(12);
 
         var aws = harness.Events.Where(e => e.Tag == "kube" + AwsNode.Replace('/', '.')).ToList();

@@ -120,10 +120,13 @@ public sealed class TailOffsetTests
         }
 
         await using var harness = TailHarness.Start(Section(root, ("Mem_Buf_Limit", "64k")), acknowledge: false);
-        await TailHarness.WaitUntil(() => harness.Input.IsPaused, "reading to pause on Mem_Buf_Limit");
-        var whilePaused = harness.Count;
+        await TailHarness.WaitUntil(
+            () => harness.Input.IsPaused && harness.Count == harness.Input.Stats.RecordsOut,
+            "reading to pause on Mem_Buf_Limit and the consumer to take what was produced");
+        var whilePaused = harness.Input.Stats.RecordsOut;
         await Task.Delay(500);
 
+        Assert.Equal(whilePaused, harness.Input.Stats.RecordsOut);
         Assert.Equal(whilePaused, harness.Count);
         Assert.InRange(harness.Count, 1, total - 1);
         Assert.InRange(harness.Input.UnacknowledgedBytes, 64 * 1024, (64 * 1024) + (2 * 512 * 1024));
@@ -133,5 +136,30 @@ public sealed class TailOffsetTests
         harness.AcknowledgeHeld();
         await harness.WaitForCount(total);
         Assert.Equal(Enumerable.Range(1, total), Sequences(harness));
+    }
+
+    [Fact]
+    public async Task StoredOffsetPastTheEnd_ReadsFromTheStart_AndOffsetsOfVanishedFilesAreForgotten()
+    {
+        using var root = new TempNodeRoot();
+        var path = root.Write(AppLog, "a\nb\n");
+        Assert.True(NativeFileStatus.TryGet(path, out var status));
+        var vanished = new FileIdentity(status.Identity.Device, status.Identity.Inode + 1_000_000);
+        using (var store = TailOffsetStore.Open(root["/state/app.db"], OffsetSyncMode.Full, NullLogger.Instance))
+        {
+            store.Set(status.Identity, 1_000, AppLog); // e.g. truncated while the shipper was down
+            store.Set(vanished, 5, "/var/log/app/gone.log");
+        }
+
+        await using (var harness = TailHarness.Start(Section(root)))
+        {
+            await harness.WaitForCount(2);
+            await TailHarness.WaitUntil(() => harness.Input.Tracker.PendingChunks == 0, "acknowledged");
+            Assert.Equal(["""{"log":"a"}""", """{"log":"b"}"""], harness.Events.Select(e => e.Json));
+        }
+
+        using var reopened = TailOffsetStore.Open(root["/state/app.db"], OffsetSyncMode.Full, NullLogger.Instance);
+        var entry = Assert.Single(reopened.Snapshot());
+        Assert.Equal(new TailOffsetEntry(status.Identity, 4, AppLog), entry);
     }
 }
