@@ -63,6 +63,27 @@ public sealed class CloudWatchOutputOptionsTests
     }
 
     [Fact]
+    public void Config_reader_keeps_node_variables_for_the_output_and_substitutes_the_rest()
+    {
+        const string text = """
+            @SET NODE_NAME=pinned
+            [OUTPUT]
+                Name              cloudwatch_logs
+                region            ${AWS_REGION}
+                log_group_name    /eks/${CLUSTER_NAME}/pipeline
+                log_stream_prefix ${HOST_NAME}-
+                log_stream_name2  ${NODE_NAME}
+            """;
+        var env = new Dictionary<string, string?> { ["AWS_REGION"] = "us-west-2", ["CLUSTER_NAME"] = "prod", ["HOST_NAME"] = "aggregator-0" };
+        var section = ClassicConfigReader.Parse(text, "node.conf", env).OfKind(SectionKind.Output).Single();
+
+        Assert.Equal("aggregator-0-", section.Find("log_stream_prefix")!.Value);
+        Assert.Equal("${HOST_NAME}-", section.Find("log_stream_prefix")!.NodeTemplate);
+        Assert.Null(section.Find("log_group_name")!.NodeTemplate);
+        Assert.Equal("pinned", section.Find("log_stream_name2")!.NodeTemplate); // an explicit @SET wins
+    }
+
+    [Fact]
     public void Output_factory_knows_both_plugin_names()
     {
         Assert.Contains("cloudwatch_logs", Gateway.Aggregator.Outputs.OutputFactory.PluginNames);

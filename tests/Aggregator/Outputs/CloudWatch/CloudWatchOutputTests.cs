@@ -15,8 +15,9 @@ public sealed class CloudWatchOutputTests : IAsyncLifetime
     public async Task DisposeAsync() => await _fake.DisposeAsync();
 
     /// <summary>
-    /// The container-insights seed, read as the aggregator should read it: node variables left for the output
-    /// (the environment maps them to their own text), so each node's events land in <c>&lt;node&gt;-&lt;tag&gt;</c>.
+    /// The container-insights seed as the aggregator reads it: <c>${HOST_NAME}</c> in the stream prefix names the
+    /// node each chunk came from (the config reader keeps it in <c>NodeTemplate</c>), not the aggregator's own
+    /// HOST_NAME, so each node's events land in <c>&lt;node&gt;-&lt;tag&gt;</c>.
     /// </summary>
     [Fact]
     public async Task Container_insights_seed_routes_to_eks_pipeline_group_and_node_tag_streams()
@@ -25,7 +26,7 @@ public sealed class CloudWatchOutputTests : IAsyncLifetime
         {
             ["AWS_REGION"] = FakeCloudWatchLogsServer.Region,
             ["CLUSTER_NAME"] = "prod",
-            ["HOST_NAME"] = "${HOST_NAME}",
+            ["HOST_NAME"] = "aggregator-0",
             ["READ_FROM_HEAD"] = "Off",
             ["READ_FROM_TAIL"] = "On",
         };
@@ -37,14 +38,16 @@ public sealed class CloudWatchOutputTests : IAsyncLifetime
 
         var fromNodeA = Chunk("application.var.log.containers.web-1_default_web-abc.log", [(now, "a1"), (now + 1, "a2")], nodeName: "ip-10-0-1-5.ec2.internal");
         var fromNodeB = Chunk("application.var.log.containers.web-1_default_web-abc.log", [(now, "b1")], nodeName: "ip-10-0-2-7.ec2.internal");
+        var fromPlainClient = Chunk("application.x", [(now, "c1")], nodeName: null);
 
         Assert.Equal(FlushResult.Ok, await output.FlushAsync(fromNodeA, default));
         Assert.Equal(FlushResult.Ok, await output.FlushAsync(fromNodeB, default));
+        Assert.Equal(FlushResult.Ok, await output.FlushAsync(fromPlainClient, default));
 
         Assert.True(_fake.GroupExists("/eks/prod/pipeline"));
         var streamA = "ip-10-0-1-5.ec2.internal-application.var.log.containers.web-1_default_web-abc.log";
         var streamB = "ip-10-0-2-7.ec2.internal-application.var.log.containers.web-1_default_web-abc.log";
-        Assert.Equal([streamA, streamB], _fake.StreamNames("/eks/prod/pipeline").Order(StringComparer.Ordinal));
+        Assert.Equal(["aggregator-host-application.x", streamA, streamB], _fake.StreamNames("/eks/prod/pipeline").Order(StringComparer.Ordinal));
         Assert.Equal(["""{"log":"a1"}""", """{"log":"a2"}"""], Messages("/eks/prod/pipeline", streamA));
         Assert.Equal(["""{"log":"b1"}"""], Messages("/eks/prod/pipeline", streamB));
         Assert.Empty(_fake.Violations);
