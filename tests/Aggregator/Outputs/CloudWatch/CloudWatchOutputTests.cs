@@ -75,6 +75,7 @@ public sealed class CloudWatchOutputTests : IAsyncLifetime
         Assert.Equal(FlushResult.Ok, await output.FlushAsync(full, default));
         Assert.Equal(FlushResult.Ok, await output.FlushAsync(shortTag, default));
 
+        Assert.EndsWith(" container-insights", _fake.LastUserAgent);
         Assert.Equal(["""{"log":"one"}"""], Messages("/eks/staging/ng1_fluentbit", "node-7_fluent-bit-x9_amazon-cloudwatch_fluent-bit-0a1b"));
         Assert.Equal(["""{"log":"two"}"""], Messages("/eks/staging/ng1_fluentbit", "/fluentbit-default"));
         Assert.Equal(1, output.Metrics.NameFallbackCount);
@@ -90,6 +91,8 @@ public sealed class CloudWatchOutputTests : IAsyncLifetime
             ("log_group_template", "/aws/eks/$kubernetes['namespace_name']"),
             ("log_stream_prefix", "from-"),
             ("auto_create_group", "on"),
+            ("log_group_class", "INFREQUENT_ACCESS"),
+            ("log_format", "json/emf"),
             ("log_retention_days", "14"));
         await using var output = Output(WithEndpoint(section, _fake.Endpoint));
         var now = NowMs;
@@ -103,6 +106,8 @@ public sealed class CloudWatchOutputTests : IAsyncLifetime
         Assert.Single(Messages("/aws/eks/payments", "from-kube.a"));
         Assert.Equal(["x"], Messages("fallback-group", "from-kube.a").Select(m => JsonDocument.Parse(m).RootElement.GetProperty("log").GetString()));
         Assert.Equal(14, _fake.Retention("/aws/eks/payments"));
+        Assert.Equal("INFREQUENT_ACCESS", _fake.GroupClass("/aws/eks/payments"));
+        Assert.Equal("json/emf", _fake.LastLogsFormat);
         Assert.Equal(1, output.Metrics.NameFallbackCount);
     }
 
