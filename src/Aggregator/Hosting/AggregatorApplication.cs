@@ -1,11 +1,13 @@
 using System.Diagnostics.Metrics;
 using Gateway.Aggregator.Engine;
+using Gateway.Aggregator.Filters;
 using Gateway.Aggregator.Inputs.Forward;
 using Gateway.Aggregator.Outputs;
 using Gateway.Engine.Config;
+using Gateway.Engine.Parsers;
 using Gateway.Engine.Pipeline;
-using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging.Console;
 
@@ -30,9 +32,6 @@ internal sealed class AggregatorHostSettings
 
     /// <summary>Builds one output plugin instance per <c>[OUTPUT]</c> section (normally <see cref="OutputFactory.Create"/>).</summary>
     public required Func<ConfigSection, OutputContext, IOutput> OutputFactory { get; init; }
-
-    /// <summary>Builds one filter per <c>[FILTER]</c> section; null skips filters entirely.</summary>
-    public Func<ConfigSection, IFilter?>? FilterFactory { get; init; }
 }
 
 /// <summary>
@@ -152,11 +151,16 @@ internal static class AggregatorApplication
             TimeProvider = TimeProvider.System,
         });
 
+        // Node-local filters (aws) come back null: the shipper already ran them on the records it forwarded.
+        var filterServices = new FilterServices(ParserRegistry.FromConfig(settings.Config), loggerFactory, TimeProvider.System);
+        IFilter? CreateFilter(ConfigSection section) =>
+            NodePlugins.IsNodeFilter(section.PluginName) ? null : FilterFactory.Create(section, services: filterServices);
+
         return AggregatorEngine.FromConfig(
             settings.Config,
             CreateOutput,
             loggerFactory,
-            settings.FilterFactory,
+            CreateFilter,
             TimeProvider.System,
             services.GetRequiredService<IMeterFactory>());
     }

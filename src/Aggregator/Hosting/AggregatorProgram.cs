@@ -59,9 +59,6 @@ internal static class AggregatorProgram
             OtlpEndpoint = Environment.GetEnvironmentVariable(AggregatorTelemetry.OtlpEndpointVariable),
             Version = ProgramEntry.VersionText(),
             OutputFactory = outputFactory,
-
-            // Node-local filters (aws) come back null: the shipper already ran them.
-            FilterFactory = section => NodePlugins.IsNodeFilter(section.PluginName) ? null : FilterFactory.Create(section),
         };
 
         await using var app = AggregatorApplication.Build(settings);
