@@ -76,7 +76,18 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
 
     public IReadOnlyCollection<PutLogEventsCall> PutCalls => _putCalls;
 
+    /// <summary>Throttles and 5xx answers injected so far.</summary>
+    public int InjectedFaults => Volatile.Read(ref _injectedFaults);
+
+    private int _injectedFaults;
+
     public IReadOnlyCollection<string> Violations => _violations;
+
+    /// <summary>User-Agent of the latest request.</summary>
+    public string? LastUserAgent { get; private set; }
+
+    /// <summary><c>x-amzn-logs-format</c> of the latest PutLogEvents request.</summary>
+    public string? LastLogsFormat { get; private set; }
 
     public int RequestCount(string operation) => _requestCounts.TryGetValue(operation, out var n) ? n : 0;
 
@@ -144,6 +155,12 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
         var target = context.Request.Headers["X-Amz-Target"].ToString();
         var operation = target.StartsWith("Logs_20140328.", StringComparison.Ordinal) ? target["Logs_20140328.".Length..] : target;
         _requestCounts.AddOrUpdate(operation, 1, (_, n) => n + 1);
+        LastUserAgent = context.Request.Headers.UserAgent.ToString();
+        if (operation == "PutLogEvents")
+        {
+            LastLogsFormat = context.Request.Headers["x-amzn-logs-format"].ToString();
+        }
+
         if (Latency > TimeSpan.Zero)
         {
             await Task.Delay(Latency);
@@ -179,6 +196,11 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
             lock (_randomGate)
             {
                 roll = _random.NextDouble() * 100;
+            }
+
+            if (roll < ThrottlePercent + ServerErrorPercent)
+            {
+                Interlocked.Increment(ref _injectedFaults);
             }
 
             if (roll < ThrottlePercent)
