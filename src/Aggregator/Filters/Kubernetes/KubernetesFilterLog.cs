@@ -41,9 +41,6 @@ internal static partial class KubernetesFilterLog
     [LoggerMessage(EventId = 1511, Level = LogLevel.Information, Message = "Kubernetes filter {Filter}: preloaded {Count} pods from {Directory}")]
     public static partial void Preloaded(ILogger logger, string filter, int count, string directory);
 
-    [LoggerMessage(EventId = 1512, Level = LogLevel.Warning, Message = "Kubernetes filter {Filter}: a record of tag {Tag} is not valid msgpack; the chunk passes unfiltered")]
-    public static partial void BadRecord(ILogger logger, Exception exception, string filter, string tag);
-
     [LoggerMessage(EventId = 1513, Level = LogLevel.Warning, Message = "Kubernetes filter {Filter}: initial pod list not complete after {Timeout}; continuing without waiting")]
     public static partial void InitialSyncTimedOut(ILogger logger, string filter, TimeSpan timeout);
 }
