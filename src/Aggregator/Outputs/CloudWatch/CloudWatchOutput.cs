@@ -25,7 +25,6 @@ internal sealed class CloudWatchOutput : IOutput
     private readonly ILogger _logger;
     private readonly OutputMetrics _outputMetrics;
     private readonly FluentJsonFlags _jsonFlags;
-    private readonly string _defaultNodeName;
     private readonly RecordAccessor? _logKey;
     private readonly CloudWatchRetryBackoff _backoff;
     private readonly AdaptiveSendGate _gate;
@@ -42,7 +41,6 @@ internal sealed class CloudWatchOutput : IOutput
         _outputMetrics = new OutputMetrics(name);
         Metrics = new CloudWatchMetrics(name);
         _jsonFlags = context.JsonFlags;
-        _defaultNodeName = context.HostName;
         _logKey = settings.LogKey is null ? null : RecordAccessor.Parse("$" + settings.LogKey);
         _backoff = new CloudWatchRetryBackoff(settings.AutoRetryRequests ? settings.MaxAttempts : 1, settings.BackoffBase, settings.BackoffCap, context.TimeProvider);
         _gate = new AdaptiveSendGate(settings.MaxConcurrentRequests);
@@ -334,7 +332,7 @@ internal sealed class CloudWatchOutput : IOutput
     private CloudWatchFlushPlan Plan(EventChunk chunk)
     {
         var plan = new CloudWatchFlushPlan(chunk.EventCount, chunk.ByteLength);
-        var nodeName = string.IsNullOrEmpty(chunk.NodeName) ? _defaultNodeName : chunk.NodeName;
+        var nodeName = string.IsNullOrEmpty(chunk.NodeName) ? null : chunk.NodeName;
         var perRecord = _settings.Group.DependsOnRecord || _settings.Stream.DependsOnRecord;
         var names = new ArrayBufferWriter<byte>(256);
         var scratch = new ArrayBufferWriter<byte>(128);
@@ -416,7 +414,7 @@ internal sealed class CloudWatchOutput : IOutput
         return true;
     }
 
-    private CloudWatchStreamTarget Resolve(string tag, string nodeName, ReadOnlySpan<byte> record, ArrayBufferWriter<byte> names, ArrayBufferWriter<byte> scratch)
+    private CloudWatchStreamTarget Resolve(string tag, string? nodeName, ReadOnlySpan<byte> record, ArrayBufferWriter<byte> names, ArrayBufferWriter<byte> scratch)
     {
         names.ResetWrittenCount();
         if (!_settings.Group.TryRender(tag, nodeName, record, names, scratch))

@@ -38,16 +38,14 @@ public sealed class CloudWatchOutputTests : IAsyncLifetime
 
         var fromNodeA = Chunk("application.var.log.containers.web-1_default_web-abc.log", [(now, "a1"), (now + 1, "a2")], nodeName: "ip-10-0-1-5.ec2.internal");
         var fromNodeB = Chunk("application.var.log.containers.web-1_default_web-abc.log", [(now, "b1")], nodeName: "ip-10-0-2-7.ec2.internal");
-        var fromPlainClient = Chunk("application.x", [(now, "c1")], nodeName: null);
 
         Assert.Equal(FlushResult.Ok, await output.FlushAsync(fromNodeA, default));
         Assert.Equal(FlushResult.Ok, await output.FlushAsync(fromNodeB, default));
-        Assert.Equal(FlushResult.Ok, await output.FlushAsync(fromPlainClient, default));
 
         Assert.True(_fake.GroupExists("/eks/prod/pipeline"));
         var streamA = "ip-10-0-1-5.ec2.internal-application.var.log.containers.web-1_default_web-abc.log";
         var streamB = "ip-10-0-2-7.ec2.internal-application.var.log.containers.web-1_default_web-abc.log";
-        Assert.Equal(["aggregator-host-application.x", streamA, streamB], _fake.StreamNames("/eks/prod/pipeline").Order(StringComparer.Ordinal));
+        Assert.Equal([streamA, streamB], _fake.StreamNames("/eks/prod/pipeline").Order(StringComparer.Ordinal));
         Assert.Equal(["""{"log":"a1"}""", """{"log":"a2"}"""], Messages("/eks/prod/pipeline", streamA));
         Assert.Equal(["""{"log":"b1"}"""], Messages("/eks/prod/pipeline", streamB));
         Assert.Empty(_fake.Violations);
