@@ -112,6 +112,7 @@ internal sealed class CloudWatchOutput : IOutput
     /// <summary>Sends batches [first, end) of one stream in order; false when one must be retried later.</summary>
     private async Task<bool> SendStreamAsync(CloudWatchFlushPlan plan, int first, int end, HashSet<int> delivered, CancellationToken cancellationToken)
     {
+        // Encoding the first batch is CPU work: yield so the caller starts every stream before any of it runs.
         await Task.Yield();
         var body = new PooledByteBufferWriter(64 * 1024);
         try
@@ -374,7 +375,7 @@ internal sealed class CloudWatchOutput : IOutput
             plan.Add(new CloudWatchPlannedEvent(targetIndex, timestamp, start, length, sequence++));
         }
 
-        plan.Cut(_settings.MaxEventBytes);
+        plan.Cut();
         return plan;
     }
 

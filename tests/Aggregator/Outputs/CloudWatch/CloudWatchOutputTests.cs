@@ -280,6 +280,32 @@ public sealed class CloudWatchOutputTests : IAsyncLifetime
         Assert.True(tries > 1 || _fake.InjectedFaults == 0);
     }
 
+    [Fact]
+    public async Task Role_arn_with_external_id_assumes_the_role_at_sts_endpoint_and_signs_with_its_credentials()
+    {
+        var section = WithEndpoint(
+            Section(
+                "cloudwatch_logs",
+                ("region", FakeCloudWatchLogsServer.Region),
+                ("log_group_name", "g"),
+                ("log_stream_name", "s"),
+                ("auto_create_group", "true"),
+                ("role_arn", "arn:aws:iam::123456789012:role/log-writer"),
+                ("external_id", "ext-42"),
+                ("sts_endpoint", _fake.Endpoint.ToString())),
+            _fake.Endpoint);
+        var context = new Gateway.Aggregator.Outputs.OutputContext { InstanceName = "cloudwatch_logs.0" };
+        await using var output = Gateway.Aggregator.Outputs.CloudWatch.CloudWatchOutputFactory.Create(section, context, Credentials);
+
+        Assert.Equal(FlushResult.Ok, await output.FlushAsync(Chunk("app", [(NowMs, "as role")]), default));
+
+        var call = Assert.Single(_fake.AssumeRoleCalls);
+        Assert.Equal("arn:aws:iam::123456789012:role/log-writer", call.RoleArn);
+        Assert.Equal("ext-42", call.ExternalId);
+        Assert.All(_fake.CallerKeys, key => Assert.StartsWith("ASIAFAKE", key));
+        Assert.Single(Messages("g", "s"));
+    }
+
     private static Gateway.Engine.Config.ConfigSection Basic() => Section(
         "cloudwatch_logs",
         ("region", FakeCloudWatchLogsServer.Region),
