@@ -1,4 +1,5 @@
 using Gateway.Shipper.Hosting;
+using Gateway.Shipper.Pipeline;
 
 namespace Gateway.Shipper;
 
@@ -8,8 +9,7 @@ internal static class Program
     {
         using var shutdown = new ShutdownSignal();
 
-        // The node inputs (tail, systemd, ...) plug in here in place of Idle once their pipeline is wired.
-        return await ShipperProgram.RunAsync(args, ShipperProgram.Idle, Console.Out, Console.Error, shutdown.Stopping)
+        return await ShipperProgram.RunAsync(args, ShipperPipeline.RunAsync, Console.Out, Console.Error, shutdown.Stopping)
             .ConfigureAwait(false);
     }
 }

@@ -5,6 +5,7 @@ using Gateway.Aggregator.Routing;
 using Gateway.Engine.Config;
 using Gateway.Engine.Pipeline;
 using Gateway.Engine.Records;
+using Gateway.Engine.Routing;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 

@@ -2,6 +2,7 @@ using Gateway.Aggregator.Buffer;
 using Gateway.Aggregator.Routing;
 using Gateway.Engine.Config;
 using Gateway.Engine.Pipeline;
+using Gateway.Engine.Routing;
 
 namespace Gateway.Aggregator.Engine;
 

@@ -164,102 +164,20 @@ internal sealed class ForwardOutput : IOutput
 /// <summary>Builds a <see cref="ForwardOutput"/> from an <c>[OUTPUT] Name forward</c> section.</summary>
 internal static class ForwardOutputFactory
 {
-    private static readonly string[] Keys =
-    [
-        "host", "port", "require_ack_response", "send_options", "compress", "tag", "shared_key", "empty_shared_key",
-        "self_hostname", "username", "password", "retain_metadata_in_forward_mode", "time_as_integer",
-        "ack_response_timeout", "tls", "tls.verify", "tls.ca_file", "tls.vhost", "fluentd_compat",
-        "upstream", "unix_path", "add_option",
-    ];
-
-    // Fluent Bit options we know but do not implement yet: refusing them beats silently ignoring them.
-    private static readonly string[] UnsupportedKeys = ["upstream", "unix_path", "add_option"];
-
     public static IOutput Create(ConfigSection section, OutputContext context)
     {
-        var options = new OutputOptions(section, Keys);
-        options.RejectUnknownKeys("forward");
-        foreach (var key in UnsupportedKeys)
-        {
-            if (options.Find(key) is { } unsupported)
-            {
-                throw new ConfigException(unsupported.Location, $"forward: '{unsupported.Key}' is not supported by Gateway yet");
-            }
-        }
-
-        // Logs already go out in the Fluentd-compatible [time, record] layout, so Fluentd_Compat changes nothing.
-        options.GetBool("fluentd_compat", false);
-        var host = options.GetString("host", "127.0.0.1").Trim();
-        var port = options.GetInt("port", 24224, 1, 65535);
-        var compress = false;
-        if (options.Find("compress") is { } compressEntry)
-        {
-            compress = compressEntry.Value.Trim().ToLowerInvariant() switch
-            {
-                "gzip" => true,
-                "" or "none" or "off" or "false" => false,
-                _ => throw OutputOptions.Invalid(compressEntry, "only 'gzip' is supported"),
-            };
-        }
-
-        var sharedKey = options.GetString("shared_key");
-        if (sharedKey is null && options.GetBool("empty_shared_key", false))
-        {
-            sharedKey = string.Empty;
-        }
-
-        var username = options.GetString("username");
-        var password = options.GetString("password");
-        if ((username is null) != (password is null))
-        {
-            var entry = options.Find("username") ?? options.Find("password")!;
-            throw new ConfigException(entry.Location, "forward: 'Username' and 'Password' must be set together");
-        }
-
-        if (username is not null && sharedKey is null)
-        {
-            throw new ConfigException(options.Find("username")!.Location, "forward: 'Username'/'Password' need 'Shared_Key' (secure forward)");
-        }
-
-        var caFile = options.GetString("tls.ca_file");
-        if (caFile is not null)
-        {
-            caFile = Path.GetFullPath(caFile.Trim(), context.BaseDirectory);
-            if (!File.Exists(caFile))
-            {
-                throw new ConfigException(options.Find("tls.ca_file")!.Location, $"forward: tls.ca_file '{caFile}' does not exist");
-            }
-        }
-
-        // Send_options is accepted for compatibility; the options map (size, chunk, compressed) is always sent.
-        options.GetBool("send_options", false);
-        var tag = options.GetString("tag");
-        var clientOptions = new ForwardClientOptions
-        {
-            Endpoints = [new ForwardEndpoint(host, port)],
-            Name = context.InstanceName,
-            RequireAck = options.GetBool("require_ack_response", false),
-            Compression = compress ? ForwardCompression.Gzip : ForwardCompression.None,
-            AckTimeout = options.GetDuration("ack_response_timeout", TimeSpan.FromSeconds(30)),
-            ConnectTimeout = options.GetDuration("net.connect_timeout", TimeSpan.FromSeconds(10)),
-            Tls = options.GetBool("tls", false),
-            TlsVerify = options.GetBool("tls.verify", true),
-            TlsCaFile = caFile,
-            TlsServerName = options.GetString("tls.vhost"),
-            SharedKey = sharedKey,
-            SelfHostname = options.GetString("self_hostname", "localhost"),
-            Username = username,
-            Password = password,
-        };
+        // The option parsing is shared with the shipper (Engine); unknown keys are the aggregator's concern.
+        new OutputOptions(section, [.. ForwardOutputSettings.Keys]).RejectUnknownKeys("forward");
+        var settings = ForwardOutputSettings.FromSection(section, context.InstanceName, context.BaseDirectory);
         var logger = OutputFactory.Logger(context);
-        var client = new ForwardClient(clientOptions, logger, context.TimeProvider);
+        var client = new ForwardClient(settings.Client, logger, context.TimeProvider);
         return new ForwardOutput(
             context.InstanceName,
             client,
-            clientOptions,
-            string.IsNullOrWhiteSpace(tag) ? null : tag.Trim(),
-            options.GetBool("retain_metadata_in_forward_mode", false),
-            options.GetBool("time_as_integer", false),
+            settings.Client,
+            settings.TagOverride,
+            settings.RetainMetadata,
+            settings.TimeAsInteger,
             logger);
     }
 }

@@ -1,6 +1,7 @@
 using Gateway.Aggregator.Buffer;
 using Gateway.Engine.Pipeline;
 using Gateway.Engine.Records;
+using Gateway.Engine.Routing;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Aggregator.Routing;

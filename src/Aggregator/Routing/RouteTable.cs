@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Gateway.Engine.Routing;
 
 namespace Gateway.Aggregator.Routing;
 

@@ -80,11 +80,18 @@ public readonly record struct HostPort(string Host, int Port)
 public sealed class CommandLineOptions
 {
     public CommandLineOptions(CommandLineMode mode, string? configPath, bool quiet, HostPort? aggregator)
+        : this(mode, configPath, quiet, aggregator is { } one ? [one] : [])
     {
+    }
+
+    public CommandLineOptions(CommandLineMode mode, string? configPath, bool quiet, IReadOnlyList<HostPort> aggregators)
+    {
+        ArgumentNullException.ThrowIfNull(aggregators);
         Mode = mode;
         ConfigPath = configPath;
         Quiet = quiet;
-        Aggregator = aggregator;
+        Aggregators = aggregators;
+        Aggregator = aggregators.Count > 0 ? aggregators[0] : null;
     }
 
     public CommandLineMode Mode { get; }
@@ -95,8 +102,14 @@ public sealed class CommandLineOptions
     /// <summary><c>-q</c>: no banner, only warnings and errors on the console.</summary>
     public bool Quiet { get; }
 
-    /// <summary>The shipper's <c>--aggregator host:port</c>, overriding the config's forward output target.</summary>
+    /// <summary>The shipper's first <c>--aggregator host:port</c>, overriding the config's forward output target.</summary>
     public HostPort? Aggregator { get; }
+
+    /// <summary>
+    /// Every <c>--aggregator</c> endpoint in order: the option may repeat and each value may be a comma list
+    /// (the shipper fails over between them).
+    /// </summary>
+    public IReadOnlyList<HostPort> Aggregators { get; }
 }
 
 /// <summary>
@@ -122,7 +135,7 @@ public static class CommandLine
         out string? error)
     {
         ArgumentNullException.ThrowIfNull(args);
-        options = new CommandLineOptions(CommandLineMode.Help, null, false, null);
+        options = new CommandLineOptions(CommandLineMode.Help, null, false, Array.Empty<HostPort>());
         error = null;
 
         string? configPath = null;
@@ -130,7 +143,7 @@ public static class CommandLine
         var quiet = false;
         var help = false;
         var version = false;
-        HostPort? aggregator = null;
+        var aggregator = new List<HostPort>();
 
         for (var i = 0; i < args.Count; i++)
         {
@@ -190,13 +203,23 @@ public static class CommandLine
                         return false;
                     }
 
-                    if (!HostPort.TryParse(endpointText!, out var endpoint))
+                    foreach (var part in endpointText!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                    {
+                        if (!HostPort.TryParse(part, out var endpoint))
+                        {
+                            error = $"invalid value for --aggregator: '{part}' (expected host:port, e.g. aggregator.logging:24224)";
+                            return false;
+                        }
+
+                        aggregator.Add(endpoint);
+                    }
+
+                    if (aggregator.Count == 0)
                     {
                         error = $"invalid value for --aggregator: '{endpointText}' (expected host:port, e.g. aggregator.logging:24224)";
                         return false;
                     }
 
-                    aggregator = endpoint;
                     break;
                 default:
                     error = arg.StartsWith('-') && arg.Length > 1
@@ -241,7 +264,8 @@ public static class CommandLine
         sb.AppendLine("      --dry-run                validate the config, print file:line diagnostics, exit (1 on errors)");
         if (program == GatewayProgram.Shipper)
         {
-            sb.AppendLine("      --aggregator HOST:PORT   send to this aggregator instead of the config's forward output");
+            sb.AppendLine("      --aggregator HOST:PORT   send to this aggregator instead of the config's forward output;");
+            sb.AppendLine("                               repeat it or give a comma list for failover");
         }
 
         sb.AppendLine("  -q, --quiet                  print only warnings and errors");

@@ -10,8 +10,11 @@ internal sealed class ShipperRunContext
 {
     public required ConfigDocument Config { get; init; }
 
-    /// <summary><c>--aggregator host:port</c>; when set it replaces the config's forward output target.</summary>
-    public HostPort? Aggregator { get; init; }
+    /// <summary><c>--aggregator host:port</c> endpoints (failover order); when set they replace the config's forward output.</summary>
+    public IReadOnlyList<HostPort> Aggregators { get; init; } = [];
+
+    /// <summary>The node's name for every chunk; null: from the environment (<c>NODE_NAME</c>, ...).</summary>
+    public string? NodeName { get; init; }
 
     public required ILoggerFactory LoggerFactory { get; init; }
 }
@@ -81,20 +84,27 @@ internal static class ShipperProgram
             ShipperHostLog.ConfigWarning(logger, diagnostic.Location.ToString(), diagnostic.Message);
         }
 
-        if (options.Aggregator is { } aggregator)
+        if (options.Aggregators.Count > 0)
         {
-            ShipperHostLog.AggregatorOverride(logger, aggregator.ToString());
+            ShipperHostLog.AggregatorOverride(logger, string.Join(", ", options.Aggregators));
         }
 
-        using var stopRegistration = stopping.Register(() => ShipperHostLog.ShuttingDown(logger, "signal"));
+        // The pipeline gets its own token, cancelled after the shutdown line is logged, so the log reads in
+        // order (cancellation callbacks run last-registered first, the pipeline's own would come first).
+        using var pipelineStopping = new CancellationTokenSource();
+        using var stopRegistration = stopping.Register(() =>
+        {
+            ShipperHostLog.ShuttingDown(logger, "signal");
+            pipelineStopping.Cancel();
+        });
         try
         {
-            var context = new ShipperRunContext { Config = config, Aggregator = options.Aggregator, LoggerFactory = loggerFactory };
-            await runPipeline(context, stopping).ConfigureAwait(false);
+            var context = new ShipperRunContext { Config = config, Aggregators = options.Aggregators, LoggerFactory = loggerFactory };
+            await runPipeline(context, pipelineStopping.Token).ConfigureAwait(false);
             ShipperHostLog.Stopped(logger);
             return 0;
         }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (pipelineStopping.IsCancellationRequested)
         {
             ShipperHostLog.Stopped(logger);
             return 0;

@@ -3,6 +3,7 @@ using Gateway.Aggregator.Engine;
 using Gateway.Aggregator.Routing;
 using Gateway.Aggregator.Tests.Engine;
 using Gateway.Engine.Pipeline;
+using Gateway.Engine.Routing;
 
 namespace Gateway.Aggregator.Tests.Buffer;
 

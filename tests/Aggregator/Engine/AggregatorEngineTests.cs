@@ -6,6 +6,7 @@ using Gateway.Aggregator.Routing;
 using Gateway.Engine.Config;
 using Gateway.Engine.Pipeline;
 using Gateway.Engine.Records;
+using Gateway.Engine.Routing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 

@@ -2,6 +2,7 @@ using Gateway.Aggregator.Buffer;
 using Gateway.Aggregator.Engine;
 using Gateway.Aggregator.Routing;
 using Gateway.Engine.Pipeline;
+using Gateway.Engine.Routing;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gateway.Aggregator.Tests.Engine;

@@ -5,6 +5,7 @@ using Gateway.Aggregator.Engine;
 using Gateway.Aggregator.Routing;
 using Gateway.Engine.Pipeline;
 using Gateway.Engine.Records;
+using Gateway.Engine.Routing;
 using MessagePack;
 using Microsoft.Extensions.Logging.Abstractions;
 

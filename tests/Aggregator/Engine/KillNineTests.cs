@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Gateway.Aggregator.Buffer;
 using Gateway.Aggregator.Engine;
 using Gateway.Aggregator.Routing;
+using Gateway.Engine.Routing;
 
 namespace Gateway.Aggregator.Tests.Engine;
 

@@ -1,5 +1,6 @@
 using Gateway.Aggregator.Routing;
 using Gateway.Engine.Pipeline;
+using Gateway.Engine.Routing;
 using Microsoft.Extensions.Logging.Abstractions;
 using static Gateway.Aggregator.Tests.Filters.FilterHarness;
 

@@ -3,6 +3,7 @@ using Gateway.Aggregator.Filters;
 using Gateway.Aggregator.Routing;
 using Gateway.Engine.Pipeline;
 using Gateway.Engine.Records;
+using Gateway.Engine.Routing;
 using MessagePack;
 using Microsoft.Extensions.Logging.Abstractions;
 using static Gateway.Aggregator.Tests.Filters.FilterHarness;

@@ -1,6 +1,7 @@
 using Gateway.Aggregator.Buffer;
 using Gateway.Aggregator.Routing;
 using Gateway.Engine.Config;
+using Gateway.Engine.Routing;
 
 namespace Gateway.Aggregator.Tests.Routing;
 

@@ -109,7 +109,7 @@ public sealed class ShipperProgramTests : IDisposable
         Assert.False(run.IsCompleted);
         stop.Cancel();
         Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(30)));
-        Assert.Equal(new HostPort("agg.logging", 24224), seen!.Aggregator);
+        Assert.Equal([new HostPort("agg.logging", 24224)], seen!.Aggregators);
         Assert.Equal(path, seen.Config.MainFile);
     }
 }

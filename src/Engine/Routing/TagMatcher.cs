@@ -1,8 +1,7 @@
 using System.Text.RegularExpressions;
-using Gateway.Aggregator.Buffer;
 using Gateway.Engine.Config;
 
-namespace Gateway.Aggregator.Routing;
+namespace Gateway.Engine.Routing;
 
 /// <summary>
 /// A section's <c>Match</c> / <c>Match_Regex</c>, with Fluent Bit's semantics (<c>flb_router_match</c>):
