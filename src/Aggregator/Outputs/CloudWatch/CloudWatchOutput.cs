@@ -91,7 +91,28 @@ internal sealed class CloudWatchOutput : IOutput
                 streamTasks.Add(SendStreamAsync(plan, first, next, delivered, cancellationToken));
             }
 
-            var results = await Task.WhenAll(streamTasks).ConfigureAwait(false);
+            bool[] results;
+            try
+            {
+                results = await Task.WhenAll(streamTasks).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // Cancelled (shutdown) or an unexpected failure: keep what went through so a retry does not resend it.
+                lock (delivered)
+                {
+                    _progress.Remember(chunk, [.. delivered]);
+                }
+
+                if (ex is OperationCanceledException)
+                {
+                    throw;
+                }
+
+                CloudWatchLog.UnexpectedFailure(_logger, Name, chunk.Tag, ex);
+                return _outputMetrics.Failed(FlushResult.Retry);
+            }
+
             var complete = Array.TrueForAll(results, ok => ok);
             if (complete)
             {
