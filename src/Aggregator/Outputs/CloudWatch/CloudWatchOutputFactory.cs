@@ -23,14 +23,16 @@ internal static class CloudWatchOutputFactory
 
     private static readonly HashSet<string> GroupClasses = new(StringComparer.Ordinal) { "STANDARD", "INFREQUENT_ACCESS", "DELIVERY" };
 
-    public static CloudWatchOutput Create(ConfigSection section, OutputContext context) => Create(section, context, credentials: null);
+    public static CloudWatchOutput Create(ConfigSection section, OutputContext context) => Create(section, context, sourceCredentials: null);
 
-    /// <param name="credentials">Test hook: fixed credentials instead of the SDK chain.</param>
-    internal static CloudWatchOutput Create(ConfigSection section, OutputContext context, AWSCredentials? credentials)
+    /// <param name="sourceCredentials">Test hook: credentials to start from instead of the SDK chain (role_arn still applies).</param>
+    internal static CloudWatchOutput Create(ConfigSection section, OutputContext context, AWSCredentials? sourceCredentials)
     {
         var logger = OutputFactory.Logger(context);
         var settings = ReadSettings(section, logger);
-        credentials ??= AwsCredentialsSource.Resolve(new AwsCredentialOptions(settings.Region, settings.Profile, settings.RoleArn, settings.ExternalId, settings.StsEndpoint));
+        var credentials = AwsCredentialsSource.Resolve(
+            new AwsCredentialOptions(settings.Region, settings.Profile, settings.RoleArn, settings.ExternalId, settings.StsEndpoint),
+            sourceCredentials);
         var client = CloudWatchLogsClient.Create(
             settings.Region,
             settings.Endpoint,
@@ -96,13 +98,9 @@ internal static class CloudWatchOutputFactory
                 : CloudWatchNameTemplate.Parse(NameText(streamPrefixEntry!), false, false, appendTag: true);
         }
 
-        int? retention = null;
-        if (options.Find("log_retention_days") is { } retentionEntry)
-        {
-            var days = options.GetInt("log_retention_days", 0, 0, 3653);
-            retention = days > 0 ? days : null;
-            _ = retentionEntry;
-        }
+        // 0 (the default) leaves the group's retention alone, as Fluent Bit does.
+        var retentionDays = options.GetInt("log_retention_days", 0, 0, 3653);
+        int? retention = retentionDays > 0 ? retentionDays : null;
 
         string? groupClass = null;
         if (options.Find("log_group_class") is { } classEntry)

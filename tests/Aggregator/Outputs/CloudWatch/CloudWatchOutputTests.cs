@@ -38,16 +38,14 @@ public sealed class CloudWatchOutputTests : IAsyncLifetime
 
         var fromNodeA = Chunk("application.var.log.containers.web-1_default_web-abc.log", [(now, "a1"), (now + 1, "a2")], nodeName: "ip-10-0-1-5.ec2.internal");
         var fromNodeB = Chunk("application.var.log.containers.web-1_default_web-abc.log", [(now, "b1")], nodeName: "ip-10-0-2-7.ec2.internal");
-        var fromPlainClient = Chunk("application.x", [(now, "c1")], nodeName: null);
 
         Assert.Equal(FlushResult.Ok, await output.FlushAsync(fromNodeA, default));
         Assert.Equal(FlushResult.Ok, await output.FlushAsync(fromNodeB, default));
-        Assert.Equal(FlushResult.Ok, await output.FlushAsync(fromPlainClient, default));
 
         Assert.True(_fake.GroupExists("/eks/prod/pipeline"));
         var streamA = "ip-10-0-1-5.ec2.internal-application.var.log.containers.web-1_default_web-abc.log";
         var streamB = "ip-10-0-2-7.ec2.internal-application.var.log.containers.web-1_default_web-abc.log";
-        Assert.Equal(["aggregator-host-application.x", streamA, streamB], _fake.StreamNames("/eks/prod/pipeline").Order(StringComparer.Ordinal));
+        Assert.Equal([streamA, streamB], _fake.StreamNames("/eks/prod/pipeline").Order(StringComparer.Ordinal));
         Assert.Equal(["""{"log":"a1"}""", """{"log":"a2"}"""], Messages("/eks/prod/pipeline", streamA));
         Assert.Equal(["""{"log":"b1"}"""], Messages("/eks/prod/pipeline", streamB));
         Assert.Empty(_fake.Violations);
@@ -280,6 +278,32 @@ public sealed class CloudWatchOutputTests : IAsyncLifetime
         Assert.Equal(25_001, messages.Distinct().Count());
         Assert.Equal(4, _fake.PutCalls.Count(c => c.Outcome == "OK")); // warmup + 3 batches, none twice
         Assert.True(tries > 1 || _fake.InjectedFaults == 0);
+    }
+
+    [Fact]
+    public async Task Role_arn_with_external_id_assumes_the_role_at_sts_endpoint_and_signs_with_its_credentials()
+    {
+        var section = WithEndpoint(
+            Section(
+                "cloudwatch_logs",
+                ("region", FakeCloudWatchLogsServer.Region),
+                ("log_group_name", "g"),
+                ("log_stream_name", "s"),
+                ("auto_create_group", "true"),
+                ("role_arn", "arn:aws:iam::123456789012:role/log-writer"),
+                ("external_id", "ext-42"),
+                ("sts_endpoint", _fake.Endpoint.ToString())),
+            _fake.Endpoint);
+        var context = new Gateway.Aggregator.Outputs.OutputContext { InstanceName = "cloudwatch_logs.0" };
+        await using var output = Gateway.Aggregator.Outputs.CloudWatch.CloudWatchOutputFactory.Create(section, context, Credentials);
+
+        Assert.Equal(FlushResult.Ok, await output.FlushAsync(Chunk("app", [(NowMs, "as role")]), default));
+
+        var call = Assert.Single(_fake.AssumeRoleCalls);
+        Assert.Equal("arn:aws:iam::123456789012:role/log-writer", call.RoleArn);
+        Assert.Equal("ext-42", call.ExternalId);
+        Assert.All(_fake.CallerKeys, key => Assert.StartsWith("ASIAFAKE", key));
+        Assert.Single(Messages("g", "s"));
     }
 
     private static Gateway.Engine.Config.ConfigSection Basic() => Section(
