@@ -1,3 +1,4 @@
+using Gateway.Engine.Routing;
 using System.Buffers;
 using System.Text;
 using BenchmarkDotNet.Attributes;

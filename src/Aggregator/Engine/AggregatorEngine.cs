@@ -305,6 +305,7 @@ internal sealed class AggregatorEngine : IChunkSink, IHostedService, IAsyncDispo
             await output.Output.DisposeAsync().ConfigureAwait(false);
         }
 
+        await _filters.DisposeFiltersAsync().ConfigureAwait(false);
         _metrics.Dispose();
     }
 

@@ -82,38 +82,86 @@ internal sealed class RecordMap
             _entries = new MapEntry[Math.Max(header.Length, _entries.Length * 2)];
         }
 
+        var position = cursor.Position;
         for (var i = 0; i < header.Length; i++)
         {
             ref var entry = ref _entries[i];
-            entry.KeyStart = cursor.Position;
-            var key = cursor.Read();
-            entry.KeyKind = key.Kind;
-            entry.KeyOffset = key.Offset;
-            entry.KeyLength = key.Length;
-            entry.KeyBoolean = key.Boolean;
-            if (key.Kind is MsgpackKind.Map or MsgpackKind.Array)
-            {
-                cursor = new MsgpackCursor(buffer, MsgpackWalker.Skip(buffer, entry.KeyStart));
-            }
-
-            entry.ValueStart = cursor.Position;
-            var value = cursor.Read();
-            entry.ValueKind = value.Kind;
-            entry.ValueCount = value.Length;
-            entry.ValueOffset = value.Offset;
-            entry.ValueLength = value.Length;
-            entry.ValueBoolean = value.Boolean;
-            if (value.Kind is MsgpackKind.Map or MsgpackKind.Array)
-            {
-                cursor = new MsgpackCursor(buffer, MsgpackWalker.Skip(buffer, entry.ValueStart));
-            }
-
-            entry.End = cursor.Position;
+            entry.KeyStart = position;
+            position = ReadHeader(buffer, position, out entry.KeyKind, out entry.KeyOffset, out entry.KeyLength, out entry.KeyBoolean);
+            entry.ValueStart = position;
+            position = ReadHeader(buffer, position, out entry.ValueKind, out entry.ValueOffset, out entry.ValueLength, out entry.ValueBoolean);
+            entry.ValueCount = entry.ValueLength;
+            entry.End = position;
         }
 
         Count = header.Length;
         return true;
     }
+
+    /// <summary>
+    /// Reads one value's header and returns the position after the whole value. The common headers (short
+    /// strings, small maps and arrays, small integers, booleans, nil) are decoded inline; the rest go through the
+    /// general cursor.
+    /// </summary>
+    private static int ReadHeader(ReadOnlySpan<byte> buffer, int position, out MsgpackKind kind, out int payload, out int length, out bool boolean)
+    {
+        boolean = false;
+        if ((uint)position < (uint)buffer.Length)
+        {
+            var b = buffer[position];
+            if (b is >= 0xa0 and <= 0xbf)
+            {
+                kind = MsgpackKind.String;
+                payload = position + 1;
+                length = b & 0x1f;
+                return CheckedEnd(buffer, payload, length, position);
+            }
+
+            if (b == 0xd9 && position + 1 < buffer.Length)
+            {
+                kind = MsgpackKind.String;
+                payload = position + 2;
+                length = buffer[position + 1];
+                return CheckedEnd(buffer, payload, length, position);
+            }
+
+            if (b is >= 0x80 and <= 0x9f)
+            {
+                kind = b <= 0x8f ? MsgpackKind.Map : MsgpackKind.Array;
+                payload = 0;
+                length = b & 0x0f;
+                return MsgpackWalker.Skip(buffer, position);
+            }
+
+            if (b <= 0x7f)
+            {
+                kind = MsgpackKind.PositiveInteger;
+                payload = 0;
+                length = 0;
+                return position + 1;
+            }
+
+            if (b is 0xc2 or 0xc3)
+            {
+                kind = MsgpackKind.Boolean;
+                boolean = b == 0xc3;
+                payload = 0;
+                length = 0;
+                return position + 1;
+            }
+        }
+
+        var cursor = new MsgpackCursor(buffer, position);
+        var token = cursor.Read();
+        kind = token.Kind;
+        payload = token.Offset;
+        length = token.Length;
+        boolean = token.Boolean;
+        return kind is MsgpackKind.Map or MsgpackKind.Array ? MsgpackWalker.Skip(buffer, position) : cursor.Position;
+    }
+
+    private static int CheckedEnd(ReadOnlySpan<byte> buffer, int payload, int length, int position) =>
+        buffer.Length - payload >= length ? payload + length : throw new MsgpackFormatException("truncated msgpack string", position);
 
     public static ReadOnlySpan<byte> KeyBytes(ReadOnlySpan<byte> buffer, in MapEntry entry) =>
         entry.HasTextKey ? buffer.Slice(entry.KeyOffset, entry.KeyLength) : default;

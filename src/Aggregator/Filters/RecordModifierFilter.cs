@@ -86,40 +86,54 @@ internal sealed class RecordModifierFilter : RecordFilter
 
         var entries = map.Entries;
         var removed = 0;
-        if (_keys.Length > 0)
+        Span<bool> stackFlags = stackalloc bool[64];
+        bool[]? rented = null;
+        var removedFlags = entries.Length <= stackFlags.Length ? stackFlags[..entries.Length] : (rented = ArrayPool<bool>.Shared.Rent(entries.Length)).AsSpan(0, entries.Length);
+        try
         {
-            foreach (ref readonly var entry in entries)
+            if (_keys.Length > 0)
             {
-                if (IsRemoved(record, entry))
+                for (var i = 0; i < entries.Length; i++)
                 {
-                    removed++;
+                    removedFlags[i] = IsRemoved(record, entries[i]);
+                    if (removedFlags[i])
+                    {
+                        removed++;
+                    }
                 }
             }
-        }
 
-        var added = _records.Length + (_uuidKey is null ? 0 : 1);
-        if (removed == 0 && added == 0)
-        {
-            return RecordOutcome.Unchanged;
-        }
-
-        var size = entries.Length - removed + added;
-        if (size <= 0)
-        {
-            return RecordOutcome.Dropped;
-        }
-
-        MsgpackCanonicalWriter.WriteMapHeader(newRecord, size);
-        var kept = new EntryRunCopier(record, newRecord);
-        foreach (ref readonly var entry in entries)
-        {
-            if (removed == 0 || !IsRemoved(record, entry))
+            var added = _records.Length + (_uuidKey is null ? 0 : 1);
+            if (removed == 0 && added == 0)
             {
-                kept.Add(entry);
+                return RecordOutcome.Unchanged;
+            }
+
+            var size = entries.Length - removed + added;
+            if (size <= 0)
+            {
+                return RecordOutcome.Dropped;
+            }
+
+            MsgpackCanonicalWriter.WriteMapHeader(newRecord, size);
+            var kept = new EntryRunCopier(record, newRecord);
+            for (var i = 0; i < entries.Length; i++)
+            {
+                if (removed == 0 || !removedFlags[i])
+                {
+                    kept.Add(entries[i]);
+                }
+            }
+
+            kept.Flush();
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<bool>.Shared.Return(rented);
             }
         }
-
-        kept.Flush();
 
         foreach (var (key, value) in _records)
         {

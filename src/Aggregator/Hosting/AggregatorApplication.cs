@@ -1,12 +1,13 @@
 using System.Diagnostics.Metrics;
-using System.Net;
 using Gateway.Aggregator.Engine;
+using Gateway.Aggregator.Filters;
 using Gateway.Aggregator.Inputs.Forward;
 using Gateway.Aggregator.Outputs;
 using Gateway.Engine.Config;
+using Gateway.Engine.Parsers;
 using Gateway.Engine.Pipeline;
-using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging.Console;
 
@@ -31,35 +32,6 @@ internal sealed class AggregatorHostSettings
 
     /// <summary>Builds one output plugin instance per <c>[OUTPUT]</c> section (normally <see cref="OutputFactory.Create"/>).</summary>
     public required Func<ConfigSection, OutputContext, IOutput> OutputFactory { get; init; }
-
-    /// <summary>Builds one filter per <c>[FILTER]</c> section; null skips filters entirely.</summary>
-    public Func<ConfigSection, IFilter?>? FilterFactory { get; init; }
-}
-
-/// <summary>The Kestrel endpoints of the forward inputs, to report (and, in tests, find) their bound ports.</summary>
-internal sealed class ForwardListeners
-{
-    private readonly List<(string Input, ListenOptions Endpoint)> _endpoints = [];
-
-    public void Add(string input, ListenOptions endpoint)
-    {
-        lock (_endpoints)
-        {
-            _endpoints.Add((input, endpoint));
-        }
-    }
-
-    /// <summary>Input name and bound TCP endpoint (null for a Unix socket), valid once the server started.</summary>
-    public IReadOnlyList<(string Input, IPEndPoint? Endpoint)> Bound
-    {
-        get
-        {
-            lock (_endpoints)
-            {
-                return _endpoints.ConvertAll(e => (e.Input, e.Endpoint.EndPoint as IPEndPoint));
-            }
-        }
-    }
 }
 
 /// <summary>
@@ -90,7 +62,6 @@ internal static class AggregatorApplication
         builder.Services.AddSingleton(settings.Config);
         builder.Services.AddSingleton(service);
         builder.Services.AddSingleton<ReadinessRegistry>();
-        builder.Services.AddSingleton<ForwardListeners>();
         builder.Services.AddAggregatorTelemetry(settings.Version, settings.OtlpEndpoint);
 
         // The engine is a hosted service registered before the server, so it starts (and begins replaying
@@ -180,11 +151,16 @@ internal static class AggregatorApplication
             TimeProvider = TimeProvider.System,
         });
 
+        // Node-local filters (aws) come back null: the shipper already ran them on the records it forwarded.
+        var filterServices = new FilterServices(ParserRegistry.FromConfig(settings.Config), loggerFactory, TimeProvider.System);
+        IFilter? CreateFilter(ConfigSection section) =>
+            NodePlugins.IsNodeFilter(section.PluginName) ? null : FilterFactory.Create(section, services: filterServices);
+
         return AggregatorEngine.FromConfig(
             settings.Config,
             CreateOutput,
             loggerFactory,
-            settings.FilterFactory,
+            CreateFilter,
             TimeProvider.System,
             services.GetRequiredService<IMeterFactory>());
     }
@@ -199,7 +175,6 @@ internal static class AggregatorApplication
         var services = kestrel.ApplicationServices;
         var engine = services.GetRequiredService<AggregatorEngine>();
         var meters = services.GetRequiredService<IMeterFactory>();
-        var listeners = services.GetRequiredService<ForwardListeners>();
         var logger = services.GetRequiredService<ILogger<ForwardConnectionHandler>>();
         var stopping = services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         foreach (var input in inputs)
@@ -211,7 +186,7 @@ internal static class AggregatorApplication
                 new ForwardInputMetrics(meters, input.Options.Name),
                 logger,
                 stopping);
-            listeners.Add(input.Options.Name, kestrel.ListenForward(input.Options, handler));
+            kestrel.ListenForward(input.Options, handler);
         }
     }
 

@@ -1,3 +1,4 @@
+using Gateway.Aggregator.Filters;
 using Gateway.Aggregator.Outputs;
 using Gateway.Engine.Config;
 using Gateway.Engine.Hosting;
@@ -35,7 +36,7 @@ internal static class AggregatorProgram
         var config = ClassicConfigReader.Load(configPath);
         var diagnostics = new List<ConfigDiagnostic>(ConfigValidator.Validate(config, dryRun));
         var service = ServiceSettings.FromConfig(config, diagnostics);
-        var plan = PipelinePlan.Create(config, diagnostics, probeOutputs: dryRun, outputFactory);
+        var plan = PipelinePlan.Create(config, diagnostics, probeOutputs: dryRun, outputFactory, FilterFactory.IsSupported);
 
         if (dryRun)
         {
@@ -63,6 +64,10 @@ internal static class AggregatorProgram
         await using var app = AggregatorApplication.Build(settings);
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Aggregator");
         HostLog.Starting(logger, settings.Version, configPath);
+        foreach (var section in plan.NodeSections)
+        {
+            HostLog.LeftToShipper(logger, section.Location.ToString(), section.Header, section.PluginName ?? "?");
+        }
         foreach (var diagnostic in diagnostics)
         {
             HostLog.ConfigWarning(logger, diagnostic.Location.ToString(), diagnostic.Message);

@@ -31,4 +31,7 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 1409, Level = LogLevel.Warning, Message = "No HTTP server and no forward input configured: nothing listens; set HTTP_Server On in [SERVICE] to get health and metrics")]
     public static partial void NothingListens(ILogger logger);
+
+    [LoggerMessage(EventId = 1410, Level = LogLevel.Information, Message = "{Location}: [{Kind}] {Plugin} runs in the shipper; the aggregator receives its records over forward")]
+    public static partial void LeftToShipper(ILogger logger, string location, string kind, string plugin);
 }

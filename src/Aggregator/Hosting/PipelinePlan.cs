@@ -17,9 +17,16 @@ internal sealed record ForwardInputPlan(ConfigSection Section, ForwardInputOptio
 /// </summary>
 internal sealed class PipelinePlan
 {
-    private PipelinePlan(IReadOnlyList<ForwardInputPlan> forwardInputs) => ForwardInputs = forwardInputs;
+    private PipelinePlan(IReadOnlyList<ForwardInputPlan> forwardInputs, IReadOnlyList<ConfigSection> nodeSections)
+    {
+        ForwardInputs = forwardInputs;
+        NodeSections = nodeSections;
+    }
 
     public IReadOnlyList<ForwardInputPlan> ForwardInputs { get; }
+
+    /// <summary>The node inputs and node-local filters of a whole-system config, which the shipper runs.</summary>
+    public IReadOnlyList<ConfigSection> NodeSections { get; }
 
     /// <param name="config">The loaded config.</param>
     /// <param name="diagnostics">Receives every problem found.</param>
@@ -28,28 +35,38 @@ internal sealed class PipelinePlan
     /// builds them once, in the engine.
     /// </param>
     /// <param name="outputFactory">The output factory the engine will use.</param>
-    /// <param name="filtersAvailable">
-    /// False while the aggregator has no filter factory: a <c>[FILTER]</c> is then an error, because running the
-    /// pipeline without it would ship records the user expects to be changed or dropped.
+    /// <param name="filterSupported">
+    /// Whether the aggregator can run a filter plugin. A <c>[FILTER]</c> it cannot run is an error, because running
+    /// the pipeline without it would ship records the user expects to be changed or dropped. Node-local filters
+    /// (<see cref="NodePlugins"/>) are not asked: the shipper already ran them.
     /// </param>
     public static PipelinePlan Create(
         ConfigDocument config,
         ICollection<ConfigDiagnostic> diagnostics,
         bool probeOutputs,
         Func<ConfigSection, OutputContext, IOutput> outputFactory,
-        bool filtersAvailable = false)
+        Func<string, bool> filterSupported)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(diagnostics);
         ArgumentNullException.ThrowIfNull(outputFactory);
 
+        ArgumentNullException.ThrowIfNull(filterSupported);
         var forwardInputs = new List<ForwardInputPlan>();
+        var nodeSections = new List<ConfigSection>();
         foreach (var input in config.OfKind(SectionKind.Input))
         {
             var name = input.PluginName;
             if (name is null)
             {
                 // The validator already reports a section without Name.
+                continue;
+            }
+
+            if (NodePlugins.IsNodeInput(name))
+            {
+                // One config drives both programs: the shipper runs this input and forwards what it reads here.
+                nodeSections.Add(input);
                 continue;
             }
 
@@ -72,12 +89,31 @@ internal sealed class PipelinePlan
             }
         }
 
-        if (!filtersAvailable)
+        if (forwardInputs.Count == 0 && nodeSections.Count > 0)
         {
-            foreach (var filter in config.OfKind(SectionKind.Filter))
+            // A whole-system config (node inputs, no forward input): the aggregator listens where the shipper
+            // sends by default, Fluent Bit's forward defaults (0.0.0.0:24224).
+            var implicitInput = new ConfigSection(SectionKind.Input, "INPUT", nodeSections[0].Location,
+                [new ConfigEntry("Name", "forward", nodeSections[0].Location)]);
+            forwardInputs.Add(new ForwardInputPlan(implicitInput, ForwardInputOptions.FromSection(implicitInput, "forward.shipper")));
+        }
+
+        foreach (var filter in config.OfKind(SectionKind.Filter))
+        {
+            var name = filter.PluginName;
+            if (name is null)
+            {
+                continue;
+            }
+
+            if (NodePlugins.IsNodeFilter(name))
+            {
+                nodeSections.Add(filter);
+            }
+            else if (!filterSupported(name))
             {
                 diagnostics.Add(new ConfigDiagnostic(filter.Find("Name")?.Location ?? filter.Location, DiagnosticSeverity.Error,
-                    $"filter '{filter.PluginName}' is not available in the aggregator yet; remove it or run it in the shipper"));
+                    $"filter '{name}' is not available in the aggregator yet; remove it or run it in the shipper"));
             }
         }
 
@@ -87,7 +123,7 @@ internal sealed class PipelinePlan
             ProbeOutputs(config, diagnostics, outputFactory);
         }
 
-        return new PipelinePlan(forwardInputs);
+        return new PipelinePlan(forwardInputs, nodeSections);
     }
 
     /// <summary>Fluent Bit's instance names: the Alias, else <c>plugin.N</c> counting instances of that plugin.</summary>

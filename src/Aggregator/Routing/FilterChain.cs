@@ -35,6 +35,22 @@ internal sealed class FilterChain
 
     public int Count => _filters.Length;
 
+    /// <summary>Disposes the filters that hold resources (the kubernetes filter's watch, the aws filter's client).</summary>
+    public async ValueTask DisposeFiltersAsync()
+    {
+        foreach (var filter in _filters)
+        {
+            if (filter is IAsyncDisposable asyncDisposable)
+            {
+                await asyncDisposable.DisposeAsync().ConfigureAwait(false);
+            }
+            else if (filter is IDisposable disposable)
+            {
+                disposable.Dispose();
+            }
+        }
+    }
+
     /// <summary>
     /// Runs the matching filters. When any filter changed the events, <paramref name="owner"/> holds the new bytes
     /// (the returned chunk points into it) and the caller must dispose or detach it; otherwise it is null and the

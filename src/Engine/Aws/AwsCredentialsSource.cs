@@ -18,12 +18,17 @@ internal sealed record AwsCredentialOptions(string Region, string? Profile = nul
 /// </summary>
 internal static class AwsCredentialsSource
 {
+    /// <param name="sourceCredentials">Use these instead of the chain (tests; callers that already hold credentials); a role is still assumed with them.</param>
     /// <exception cref="InvalidOperationException">A named profile does not exist.</exception>
-    public static AWSCredentials Resolve(AwsCredentialOptions options)
+    public static AWSCredentials Resolve(AwsCredentialOptions options, AWSCredentials? sourceCredentials = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         AWSCredentials baseCredentials;
-        if (!string.IsNullOrEmpty(options.Profile))
+        if (sourceCredentials is not null)
+        {
+            baseCredentials = sourceCredentials;
+        }
+        else if (!string.IsNullOrEmpty(options.Profile))
         {
             if (!new CredentialProfileStoreChain().TryGetAWSCredentials(options.Profile, out baseCredentials))
             {

@@ -68,7 +68,10 @@ internal sealed class ClassicConfigLoader
             for (var i = 0; i < entries.Length; i++)
             {
                 var entry = raw.Entries[i];
-                entries[i] = new ConfigEntry(entry.Key, Substitute(entry.Value, entry.Location, report: true), entry.Location);
+                entries[i] = new ConfigEntry(entry.Key, Substitute(entry.Value, entry.Location, report: true), entry.Location)
+                {
+                    NodeTemplate = UsesNodeVariable(entry.Value) ? Substitute(entry.Value, entry.Location, report: false, keepNodeVariables: true) : null,
+                };
             }
 
             sections.Add(new ConfigSection(raw.Kind, raw.Header, raw.Location, entries));
@@ -478,7 +481,28 @@ internal sealed class ClassicConfigLoader
     /// <c>${NAME}</c> substitution as Fluent Bit's <c>flb_env_var_translate</c>: <c>@SET</c> variables first, then
     /// the environment; an unknown name becomes an empty string. A <c>${</c> without <c>}</c> stays literal.
     /// </summary>
-    private string Substitute(string value, ConfigLocation location, bool report)
+    /// <summary>Variables that name the node the events come from; see <see cref="ConfigEntry.NodeTemplate"/>.</summary>
+    internal static readonly string[] NodeVariables = ["HOST_NAME", "NODE_NAME", "HOST_NODE_NAME", "HOSTNAME"];
+
+    private static bool UsesNodeVariable(string value)
+    {
+        if (!value.Contains("${", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        foreach (var name in NodeVariables)
+        {
+            if (value.Contains("${" + name + "}", StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private string Substitute(string value, ConfigLocation location, bool report, bool keepNodeVariables = false)
     {
         var start = value.IndexOf("${", StringComparison.Ordinal);
         if (start < 0)
@@ -498,7 +522,11 @@ internal sealed class ClassicConfigLoader
 
             result.Append(value, position, start - position);
             var name = value.Substring(start + 2, close - start - 2);
-            if (_setVariables.TryGetValue(name, out var setValue))
+            if (keepNodeVariables && !_setVariables.ContainsKey(name) && Array.IndexOf(NodeVariables, name) >= 0)
+            {
+                result.Append(value, start, close - start + 1);
+            }
+            else if (_setVariables.TryGetValue(name, out var setValue))
             {
                 result.Append(setValue);
             }

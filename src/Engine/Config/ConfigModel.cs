@@ -20,7 +20,16 @@ public sealed record ConfigDiagnostic(ConfigLocation Location, DiagnosticSeverit
 }
 
 /// <summary>One <c>key value</c> line of a section; the key keeps its original spelling.</summary>
-public sealed record ConfigEntry(string Key, string Value, ConfigLocation Location);
+public sealed record ConfigEntry(string Key, string Value, ConfigLocation Location)
+{
+    /// <summary>
+    /// Node variables that <see cref="Value"/> substituted (<c>${HOST_NAME}</c>, <c>${NODE_NAME}</c>,
+    /// <c>${HOST_NODE_NAME}</c>, <c>${HOSTNAME}</c>) kept as written, every other variable substituted; null when
+    /// the value uses none. An aggregator output that names things per sending node (CloudWatch streams) resolves
+    /// them from the chunk's node instead of the aggregator's own environment.
+    /// </summary>
+    public string? NodeTemplate { get; init; }
+}
 
 /// <summary>The section kinds of Fluent Bit's classic format.</summary>
 public enum SectionKind

@@ -61,10 +61,20 @@ public sealed class PluginCatalog
     public static readonly IReadOnlyList<(PluginKind Kind, string Name)> SupportedByDefault =
     [
         (PluginKind.Input, "forward"),
+        (PluginKind.Input, "tail"),
+        (PluginKind.Input, "systemd"),
+        (PluginKind.Filter, "aws"),
+        (PluginKind.Filter, "grep"),
+        (PluginKind.Filter, "modify"),
+        (PluginKind.Filter, "nest"),
+        (PluginKind.Filter, "record_modifier"),
+        (PluginKind.Filter, "kubernetes"),
         (PluginKind.Output, "stdout"),
         (PluginKind.Output, "file"),
         (PluginKind.Output, "null"),
         (PluginKind.Output, "forward"),
+        (PluginKind.Output, "cloudwatch_logs"),
+        (PluginKind.Output, "cloudwatch"),
     ];
 
     private static readonly string[] CommonInputKeys =
@@ -153,7 +163,7 @@ public sealed class PluginCatalog
             "Keep_Log", "tls.debug", "tls.verify", "tls.verify_hostname", "Use_Journal", "Cache_Use_Docker_Id",
             "Regex_Parser", "K8S-Logging.Parser", "K8S-Logging.Exclude", "Labels", "Annotations",
             "Kube_Meta_Preload_Cache_Dir", "Dummy_Meta", "DNS_Retries", "DNS_Wait_Time", "Use_Kubelet",
-            "Use_Tag_For_Meta", "Kubelet_Host", "Kubelet_Port", "Kube_Meta_Cache_TTL",
+            "Use_Tag_For_Meta", "Kubelet_Host", "Kubelet_Port", "Kube_Meta_Cache_TTL", "Kube_Meta_Tombstone_TTL",
             "Kube_Meta_Namespace_Cache_TTL", "Namespace_Labels", "Namespace_Annotations", "Namespace_Metadata_Only",
             "Owner_References", "Use_Pod_Association", "AWS_Pod_Association_*",
         ]);

@@ -180,12 +180,13 @@ internal sealed class RecordAccessor
 
                     var cursor = new MsgpackCursor(record, current.Start);
                     cursor.Read();
+                    var element = cursor.Position;
                     for (var k = 0; k < subkey.Index; k++)
                     {
-                        cursor.Skip();
+                        element = MsgpackWalker.Skip(record, element);
                     }
 
-                    current = ValueAt(record, cursor.Position);
+                    current = ValueAt(record, element);
                 }
                 else
                 {
@@ -211,13 +212,8 @@ internal sealed class RecordAccessor
     {
         var cursor = new MsgpackCursor(record, position);
         var token = cursor.Read();
-        if (token.Kind is MsgpackKind.Map or MsgpackKind.Array)
-        {
-            cursor = new MsgpackCursor(record, position);
-            cursor.Skip();
-        }
-
-        return new MsgpackValueRef(token, position, cursor.Position);
+        var end = token.Kind is MsgpackKind.Map or MsgpackKind.Array ? MsgpackWalker.Skip(record, position) : cursor.Position;
+        return new MsgpackValueRef(token, position, end);
     }
 
     /// <summary>A value's text as ra_translate_keymap writes it; false for kinds it has no text for.</summary>

@@ -75,8 +75,13 @@ public static class ForwardHandshake
         return FinishHex(hash);
     }
 
-    /// <summary>16 fresh random bytes for a nonce or salt.</summary>
-    public static byte[] NewNonce() => RandomNumberGenerator.GetBytes(NonceSize);
+    // Nonce and salts go out as msgpack str. A client that decodes str as UTF-8 (@fluent-org/logger, Python with
+    // raw=False) would mangle arbitrary bytes and then hash different ones than we did, so the 16 bytes are drawn
+    // from printable ASCII: identical under every decoding, and still ~95 bits of randomness.
+    private static ReadOnlySpan<byte> NonceAlphabet => "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"u8;
+
+    /// <summary>16 fresh random printable-ASCII bytes for a nonce or salt.</summary>
+    public static byte[] NewNonce() => RandomNumberGenerator.GetItems(NonceAlphabet, NonceSize);
 
     /// <summary>Server side: a HELO with a fresh nonce and, when users are configured, a fresh auth salt.</summary>
     public static ForwardHelo CreateHelo(bool requireUserAuth, bool keepAlive = true) =>
@@ -189,7 +194,7 @@ public static class ForwardHandshake
         writer.WriteMapHeader(3);
         writer.Write("nonce");
 
-        // Fluent Bit writes nonce and salt as str (raw bytes); both Fluentd and Fluent Bit clients accept that.
+        // Fluent Bit writes nonce and salt as str; our values are ASCII (see NewNonce), so every client reads the same bytes.
         writer.WriteString(helo.Nonce);
         writer.Write("auth");
         writer.WriteString(helo.AuthSalt);

@@ -89,15 +89,22 @@ internal static class ShipperProgram
             ShipperHostLog.AggregatorOverride(logger, string.Join(", ", options.Aggregators));
         }
 
-        using var stopRegistration = stopping.Register(() => ShipperHostLog.ShuttingDown(logger, "signal"));
+        // The pipeline gets its own token, cancelled after the shutdown line is logged, so the log reads in
+        // order (cancellation callbacks run last-registered first, the pipeline's own would come first).
+        using var pipelineStopping = new CancellationTokenSource();
+        using var stopRegistration = stopping.Register(() =>
+        {
+            ShipperHostLog.ShuttingDown(logger, "signal");
+            pipelineStopping.Cancel();
+        });
         try
         {
             var context = new ShipperRunContext { Config = config, Aggregators = options.Aggregators, LoggerFactory = loggerFactory };
-            await runPipeline(context, stopping).ConfigureAwait(false);
+            await runPipeline(context, pipelineStopping.Token).ConfigureAwait(false);
             ShipperHostLog.Stopped(logger);
             return 0;
         }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (pipelineStopping.IsCancellationRequested)
         {
             ShipperHostLog.Stopped(logger);
             return 0;

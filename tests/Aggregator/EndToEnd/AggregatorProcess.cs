@@ -14,6 +14,7 @@ internal sealed class AggregatorProcess : IAsyncDisposable
     private readonly StringBuilder _log = new();
     private readonly HttpClient _http;
     private Process _process;
+    private IReadOnlyDictionary<string, string>? _environment;
 
     private AggregatorProcess(Process process, string configPath, int httpPort)
     {
@@ -44,12 +45,14 @@ internal sealed class AggregatorProcess : IAsyncDisposable
     }
 
     /// <summary>Writes <paramref name="configText"/> to <c>dir/fluent-bit.conf</c> and starts the aggregator on it.</summary>
-    public static AggregatorProcess Start(string dir, string configText, int httpPort)
+    /// <param name="environment">Extra environment variables for the process (e.g. AWS credentials for a fake).</param>
+    public static AggregatorProcess Start(string dir, string configText, int httpPort, IReadOnlyDictionary<string, string>? environment = null)
     {
         var configPath = Path.Combine(dir, "fluent-bit.conf");
         File.WriteAllText(configPath, configText);
         var aggregator = new AggregatorProcess(null!, configPath, httpPort);
-        aggregator._process = aggregator.Launch(dir);
+        aggregator._environment = environment;
+        aggregator._process = aggregator.Launch(dir, environment);
         return aggregator;
     }
 
@@ -126,7 +129,7 @@ internal sealed class AggregatorProcess : IAsyncDisposable
             _log.AppendLine("---- restart ----");
         }
 
-        _process = Launch(Path.GetDirectoryName(ConfigPath)!);
+        _process = Launch(Path.GetDirectoryName(ConfigPath)!, _environment);
     }
 
     public async Task<string> GetAsync(string path) => await _http.GetStringAsync(new Uri(path, UriKind.Relative));
@@ -165,7 +168,7 @@ internal sealed class AggregatorProcess : IAsyncDisposable
         _http.Dispose();
     }
 
-    private Process Launch(string workingDirectory)
+    private Process Launch(string workingDirectory, IReadOnlyDictionary<string, string>? environment)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -180,6 +183,10 @@ internal sealed class AggregatorProcess : IAsyncDisposable
         // The tests must not export telemetry anywhere, whatever the CI environment sets.
         info.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
         info.Environment["DOTNET_gcServer"] = "0";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         process.OutputDataReceived += (_, e) => Append(e.Data);

@@ -10,7 +10,13 @@ internal static class RepositoryPaths
 
     public static string ClientsDirectory => Path.Combine(RepositoryRoot, "tests", "clients");
 
-    public static string Fixtures => Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared", "fixtures"));
+    private static readonly Lazy<string> FixturesRoot = new(FindFixtures);
+
+    /// <summary>
+    /// <c>shared/fixtures</c>: next to the checkout (<c>../shared/fixtures</c>), or further up for a git worktree
+    /// nested one level deeper.
+    /// </summary>
+    public static string Fixtures => FixturesRoot.Value;
 
     /// <summary>
     /// The aggregator built in the same configuration as these tests (the test project references it, so it is
@@ -31,6 +37,20 @@ internal static class RepositoryPaths
 
             return path;
         }
+    }
+
+    private static string FindFixtures()
+    {
+        for (var dir = new DirectoryInfo(RepositoryRoot).Parent; dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "shared", "fixtures");
+            if (Directory.Exists(Path.Combine(candidate, "seed-configs")))
+            {
+                return candidate;
+            }
+        }
+
+        throw new InvalidOperationException($"shared/fixtures not found next to {RepositoryRoot} or above it");
     }
 
     private static string FindRoot()

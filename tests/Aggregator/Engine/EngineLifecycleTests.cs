@@ -119,3 +119,54 @@ public sealed class EngineLifecycleTests
         Assert.Equal(1, seen["gateway.output.chunks_queued[output=rejecting]"]);
     }
 }
+
+/// <summary>Filters that hold resources (a watch, an HTTP client) are released with the engine.</summary>
+public sealed class EngineFilterDisposalTests
+{
+    [Fact]
+    public async Task Disposing_the_engine_disposes_its_filters()
+    {
+        var asyncFilter = new DisposableFilter();
+        var syncFilter = new DisposableFilter();
+        var chain = new FilterChain([(new TagMatcher("*", null), (IFilter)asyncFilter), (null, syncFilter.AsSyncOnly())],
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var engine = new AggregatorEngine(new BufferOptions(), [], chain,
+            Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+
+        await engine.DisposeAsync();
+
+        Assert.True(asyncFilter.Disposed);
+        Assert.True(syncFilter.Disposed);
+    }
+
+    private sealed class DisposableFilter : IFilter, IAsyncDisposable
+    {
+        public string Name => "disposable";
+
+        public bool Disposed { get; private set; }
+
+        public FilterOutcome Filter(Gateway.Engine.Records.EventChunk chunk, System.Buffers.IBufferWriter<byte> output, out int outputEventCount)
+        {
+            outputEventCount = chunk.EventCount;
+            return FilterOutcome.NotTouched;
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            Disposed = true;
+            return ValueTask.CompletedTask;
+        }
+
+        public IFilter AsSyncOnly() => new SyncView(this);
+
+        private sealed class SyncView(DisposableFilter owner) : IFilter, IDisposable
+        {
+            public string Name => owner.Name;
+
+            public FilterOutcome Filter(Gateway.Engine.Records.EventChunk chunk, System.Buffers.IBufferWriter<byte> output, out int outputEventCount) =>
+                owner.Filter(chunk, output, out outputEventCount);
+
+            public void Dispose() => owner.Disposed = true;
+        }
+    }
+}

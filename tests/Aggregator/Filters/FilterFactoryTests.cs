@@ -1,3 +1,4 @@
+using Gateway.Aggregator.Tests.EndToEnd;
 using System.Diagnostics.Metrics;
 using Gateway.Aggregator.Filters;
 using Gateway.Engine.Config;
@@ -19,7 +20,7 @@ public sealed class FilterFactoryTests
             ["READ_FROM_HEAD"] = "Off", ["READ_FROM_TAIL"] = "On", ["ENVIRONMENT"] = "prod", ["NODEGROUP"] = "ng", ["HOST_NODE_NAME"] = "n",
             ["MASTER_URL"] = "https://kubernetes.default.svc:443",
         };
-        var document = ClassicConfigReader.Load(Path.Combine(FindFixtures(), "seed-configs", deployment, "fluent-bit.conf"), environment);
+        var document = ClassicConfigReader.Load(Path.Combine(RepositoryPaths.Fixtures, "seed-configs", deployment, "fluent-bit.conf"), environment);
         var built = 0;
         foreach (var section in document.OfKind(SectionKind.Filter))
         {
@@ -81,19 +82,5 @@ public sealed class FilterFactoryTests
         Run(Chunk("{\"a\":\"x\"}", "{\"a\":\"y\"}", "{\"b\":1}"), filter);
         Assert.Equal(3, Interlocked.Read(ref seen));
         Assert.Equal(2, Interlocked.Read(ref dropped));
-    }
-
-    private static string FindFixtures()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "fixtures");
-            if (Directory.Exists(candidate) && Directory.Exists(Path.Combine(candidate, "seed-configs")))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException($"shared/fixtures not found above {AppContext.BaseDirectory}");
     }
 }

@@ -78,6 +78,26 @@ public sealed class JournalEntryEncoderTests
         Assert.Single(MsgpackRecords.Decode(buffer.WrittenSpan.ToArray()));
     }
 
+    [Fact]
+    public void Steady_state_encoding_does_not_allocate_per_entry()
+    {
+        using var encoder = new JournalEntryEncoder(new SystemdInputOptions { StripUnderscores = true, Lowercase = true }, TimeProvider.System);
+        using var buffer = new JournalBatchBuffer(8 * 1024 * 1024);
+        var line = Encoding.UTF8.GetBytes(Line);
+        Assert.True(encoder.TryEncode(line, buffer, out _)); // warm up
+        buffer.Reset();
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10_000; i++)
+        {
+            encoder.TryEncode(line, buffer, out _);
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 10_000, $"allocated {allocated} bytes for 10000 entries");
+        Assert.Equal(10_000, MsgpackRecords.Decode(buffer.WrittenSpan.ToArray()).Count);
+    }
+
     private static void EncodeInto(JournalEntryEncoder encoder, JournalBatchBuffer buffer, string line)
     {
         Assert.True(encoder.TryEncode(Encoding.UTF8.GetBytes(line), buffer, out var error), error);

@@ -83,6 +83,19 @@ public sealed class SystemdInputOptionsTests
     }
 
     [Fact]
+    public void Mem_buf_limit_uses_fluent_bit_sizes_and_rejects_nonsense()
+    {
+        var good = ClassicConfigReader.Parse("[INPUT]\n    Name systemd\n    Mem_Buf_Limit 50MB\n", "a.conf", new Dictionary<string, string?>());
+        var bad = ClassicConfigReader.Parse("[INPUT]\n    Name systemd\n    Mem_Buf_Limit lots\n", "b.conf", new Dictionary<string, string?>());
+        var diagnostics = new List<ConfigDiagnostic>();
+
+        Assert.Equal(50_000_000, SystemdInputOptions.FromSection(good.Sections[0], diagnostics)!.MemBufLimit);
+        Assert.Empty(diagnostics);
+        Assert.Null(SystemdInputOptions.FromSection(bad.Sections[0], diagnostics));
+        Assert.Contains(diagnostics, d => d.Location.Line == 3 && d.Message.Contains("Mem_Buf_Limit", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Tag_star_is_the_unit_name()
     {
         Assert.Equal("dataplane.systemd.kubelet.service", SystemdInput.ComposeTag("dataplane.systemd.*", "kubelet.service"u8));

@@ -199,6 +199,35 @@ public sealed class SystemdJournalTests : IDisposable
         Assert.Equal("systemd.0", run.Events()[0].Tag);
     }
 
+    [Fact]
+    public async Task Mem_buf_limit_pauses_reading_until_acknowledgements_free_room()
+    {
+        _journal.Write([JournalTestEntry.Unit(T0 + 1, "kubelet.service", "m1")]);
+        var options = new SystemdInputOptions
+        {
+            Path = _journal.JournalPath,
+            Filters = DataplaneFilters,
+            MemBufLimit = 1,
+        };
+        await using var run = SystemdRun.Start(options, autoAck: false);
+        await run.WaitForMessageAsync("m1");
+        await run.WaitUntilAsync(() => run.Input.IsPaused, "the input pauses at Mem_Buf_Limit");
+
+        _journal.Write([JournalTestEntry.Unit(T0 + 2, "kubelet.service", "m2")]);
+        Assert.True(run.Input.IsPaused);
+        Assert.Equal(1, run.Input.Stats.ChunksOut);
+
+        foreach (var chunk in run.Chunks)
+        {
+            chunk.Acknowledge();
+        }
+
+        await run.WaitForMessageAsync("m2");
+        await run.StopAsync();
+        Assert.Equal(["m1", "m2"], run.Messages());
+        Assert.True(run.Input.Stats.Pauses >= 1);
+    }
+
     private SystemdInputOptions Options(bool db = false, int maxEntries = SystemdInputOptions.DefaultMaxEntries, bool readFromTail = false) => new()
     {
         Path = _journal.JournalPath,

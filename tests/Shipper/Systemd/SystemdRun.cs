@@ -86,6 +86,20 @@ internal sealed class SystemdRun : IAsyncDisposable
         }
     }
 
+    public async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Bound;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"not within {Bound}: {what}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>Waits until journalctl has been started (it logs nothing here, so: a short settle after start).</summary>
     public async Task WaitForStartAsync() => await Task.Delay(500);
 

@@ -19,9 +19,16 @@ internal enum ExcludeSetting
 /// </summary>
 internal sealed class ContainerMetadata
 {
-    public required PodMetadata Pod { get; init; }
+    /// <summary>
+    /// For a pod neither the cache nor the API knows: as Fluent Bit when its API request fails, the records are
+    /// still processed (Merge_Log) but get no <c>kubernetes</c> map and no annotation settings.
+    /// </summary>
+    public static ContainerMetadata UnknownPod { get; } = new() { Pod = null, KubernetesMapMsgpack = null };
 
-    public required byte[] KubernetesMapMsgpack { get; init; }
+    /// <summary>The pod version this was built from; null for <see cref="UnknownPod"/>.</summary>
+    public required PodMetadata? Pod { get; init; }
+
+    public required byte[]? KubernetesMapMsgpack { get; init; }
 
     public IRecordParser? StdoutParser { get; init; }
 

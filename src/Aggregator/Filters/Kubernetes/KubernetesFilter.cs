@@ -19,13 +19,17 @@ namespace Gateway.Aggregator.Filters.Kubernetes;
 /// </summary>
 internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
 {
-    /// <summary>How long the first chunks wait for the initial pod list before going on without it.</summary>
-    internal static readonly TimeSpan InitialSyncWait = TimeSpan.FromSeconds(10);
 
     /// <summary>How long a chunk of an unknown pod waits for the single GET that looks it up.</summary>
     internal static readonly TimeSpan MissLookupWait = TimeSpan.FromSeconds(5);
 
     private const int MaxCachedTags = 16_384;
+
+    private static readonly System.Diagnostics.Metrics.Meter s_meter = new("Gateway");
+    private static readonly System.Diagnostics.Metrics.Counter<long> s_recordsIn = s_meter.CreateCounter<long>("gateway.kubernetes.records_in", description: "Records seen by kubernetes filters");
+    private static readonly System.Diagnostics.Metrics.Counter<long> s_recordsEnriched = s_meter.CreateCounter<long>("gateway.kubernetes.records_enriched", description: "Records given pod metadata");
+    private static readonly System.Diagnostics.Metrics.Counter<long> s_recordsExcluded = s_meter.CreateCounter<long>("gateway.kubernetes.records_excluded", description: "Records dropped by fluentbit.io/exclude annotations");
+    private static readonly System.Diagnostics.Metrics.Counter<long> s_recordsWithoutMetadata = s_meter.CreateCounter<long>("gateway.kubernetes.records_without_metadata", description: "Records passed on untouched: tag not a container log, or pod unknown");
 
     private readonly KubernetesFilterOptions _options;
     private readonly ParserRegistry _parsers;
@@ -35,7 +39,7 @@ internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, TagState> _tags = new(StringComparer.Ordinal);
-    private int _initialSyncReported;
+    private int _initialWaitOver;
 
     private KubernetesFilter(string name, KubernetesFilterOptions options, ParserRegistry parsers, KubernetesMetadataSource source, IRecordParser? regexParser, IRecordParser? mergeParser, TimeProvider clock, ILogger logger)
     {
@@ -52,6 +56,9 @@ internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
     public string Name { get; }
 
     internal KubernetesFilterOptions Options => _options;
+
+    /// <summary>How long the first chunks wait for the initial pod list before going on without it (once).</summary>
+    internal TimeSpan InitialSyncWait { get; set; } = TimeSpan.FromSeconds(10);
 
     internal KubernetesMetadataSource Source => _source;
 
@@ -110,19 +117,26 @@ internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
     public FilterOutcome Filter(EventChunk chunk, IBufferWriter<byte> output, out int outputEventCount)
     {
         outputEventCount = 0;
+        s_recordsIn.Add(chunk.EventCount);
         var state = GetTagState(chunk.Tag);
         if (state.Tag is null)
         {
+            // kube_meta.c: a tag the regex does not match leaves the records alone.
+            s_recordsWithoutMetadata.Add(chunk.EventCount);
             return FilterOutcome.NotTouched;
         }
 
         var meta = Resolve(state, chunk.Tag);
-        if (meta is null)
+        if (meta.Pod is null)
         {
-            return FilterOutcome.NotTouched;
+            s_recordsWithoutMetadata.Add(chunk.EventCount);
+            if (!_options.MergeLog && !_options.NamespaceMetadata)
+            {
+                return FilterOutcome.NotTouched; // nothing would change
+            }
         }
 
-        var namespaceMap = _options.NamespaceMetadata ? _source.FindNamespace(state.Tag.NamespaceName)?.MapMsgpack : null;
+        var namespaceMap = _options.NamespaceMetadata ? _source.FindNamespace(state.Tag!.NamespaceName)?.MapMsgpack : null;
         var writer = new MessagePackWriter(output);
         var reader = new EventReader(chunk.Events);
         var written = 0;
@@ -136,6 +150,16 @@ internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
 
         writer.Flush();
         outputEventCount = written;
+        if (meta.Pod is not null)
+        {
+            s_recordsEnriched.Add(written);
+        }
+
+        if (written < chunk.EventCount)
+        {
+            s_recordsExcluded.Add(chunk.EventCount - written);
+        }
+
         return FilterOutcome.Modified;
     }
 
@@ -160,7 +184,7 @@ internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
         return _tags.GetOrAdd(tag, new TagState(info));
     }
 
-    private ContainerMetadata? Resolve(TagState state, string tag)
+    private ContainerMetadata Resolve(TagState state, string tag)
     {
         var info = state.Tag!;
         var pod = _source.Store.Find(info.PodKey);
@@ -176,7 +200,7 @@ internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
                     KubernetesFilterLog.PodUnknown(_logger, Name, info.PodKey, tag);
                 }
 
-                return null;
+                return ContainerMetadata.UnknownPod;
             }
         }
 
@@ -200,9 +224,10 @@ internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
     {
         // Lines read before the first list completes should not all go out bare: wait for it, bounded. The filter
         // interface is synchronous, as Fluent Bit's filter callback (which blocks on its HTTP request) is.
-        if (!_source.PodsSynced.IsCompleted)
+        // Only the first chunks wait: when the API server is unreachable, later chunks must not each stall.
+        if (!_source.PodsSynced.IsCompleted && Volatile.Read(ref _initialWaitOver) == 0)
         {
-            if (!_source.PodsSynced.Wait(InitialSyncWait) && Interlocked.Exchange(ref _initialSyncReported, 1) == 0)
+            if (!_source.PodsSynced.Wait(InitialSyncWait) && Interlocked.Exchange(ref _initialWaitOver, 1) == 0)
             {
                 KubernetesFilterLog.InitialSyncTimedOut(_logger, Name, InitialSyncWait);
             }

@@ -20,7 +20,7 @@ internal static partial class KubernetesFilterLog
     [LoggerMessage(EventId = 1504, Level = LogLevel.Debug, Message = "Kubernetes filter {Filter}: {Kind} watch ended at resourceVersion {ResourceVersion}; resuming")]
     public static partial void WatchResumed(ILogger logger, string filter, string kind, string? resourceVersion);
 
-    [LoggerMessage(EventId = 1505, Level = LogLevel.Warning, Message = "Kubernetes filter {Filter}: no metadata for pod {Pod} (tag {Tag}); its records pass without kubernetes metadata")]
+    [LoggerMessage(EventId = 1505, Level = LogLevel.Warning, Message = "Kubernetes filter {Filter}: no metadata for pod {Pod} (tag {Tag}); its records go on without the kubernetes map")]
     public static partial void PodUnknown(ILogger logger, string filter, string pod, string tag);
 
     [LoggerMessage(EventId = 1506, Level = LogLevel.Warning, Message = "Kubernetes filter {Filter}: GET of pod {Pod} failed")]
@@ -40,9 +40,6 @@ internal static partial class KubernetesFilterLog
 
     [LoggerMessage(EventId = 1511, Level = LogLevel.Information, Message = "Kubernetes filter {Filter}: preloaded {Count} pods from {Directory}")]
     public static partial void Preloaded(ILogger logger, string filter, int count, string directory);
-
-    [LoggerMessage(EventId = 1512, Level = LogLevel.Warning, Message = "Kubernetes filter {Filter}: a record of tag {Tag} is not valid msgpack; the chunk passes unfiltered")]
-    public static partial void BadRecord(ILogger logger, Exception exception, string filter, string tag);
 
     [LoggerMessage(EventId = 1513, Level = LogLevel.Warning, Message = "Kubernetes filter {Filter}: initial pod list not complete after {Timeout}; continuing without waiting")]
     public static partial void InitialSyncTimedOut(ILogger logger, string filter, TimeSpan timeout);

@@ -69,8 +69,11 @@ internal sealed class KubernetesFilterOptions
     private static readonly string[] s_replacedByWatch =
     [
         "Buffer_Size", "Use_Kubelet", "Kubelet_Port", "Kubelet_Host", "DNS_Retries", "DNS_Wait_Time",
-        "Cache_Use_Docker_Id", "Kube_Meta_Namespace_Cache_TTL",
+        "Cache_Use_Docker_Id", "Kube_Meta_Namespace_Cache_TTL", "Kube_CA_Path", "tls.debug", "tls.vhost", "tls.verify_hostname",
     ];
+
+    // Options whose behaviour this filter does not have: refusing them beats silently doing something else.
+    private static readonly string[] s_unsupportedWhenOn = ["Use_Journal", "Use_Tag_For_Meta", "Dummy_Meta", "Namespace_Metadata_Only", "Use_Pod_Association"];
 
     public static KubernetesFilterOptions FromSection(ConfigSection section)
     {
@@ -84,9 +87,17 @@ internal sealed class KubernetesFilterOptions
             }
         }
 
-        if (section.Find("Use_Journal") is { } journal && ConfigValues.Bool(journal, false))
+        foreach (var key in s_unsupportedWhenOn)
         {
-            throw new ConfigException(journal.Location, "Use_Journal On is not supported: the kubernetes filter reads pod names from tail tags");
+            if (section.Find(key) is { } entry && ConfigValues.Bool(entry, false))
+            {
+                throw new ConfigException(entry.Location, $"{entry.Key} On is not supported by this kubernetes filter (it reads pod names from tail tags and metadata from the API watch)");
+            }
+        }
+
+        if (section.Find("Kube_Token_Command") is { } command)
+        {
+            throw new ConfigException(command.Location, "Kube_Token_Command is not supported; use Kube_Token_File (re-read every Kube_Token_TTL)");
         }
 
         var metaCacheTtl = Duration(section.Find("Kube_Meta_Cache_TTL"), TimeSpan.Zero);

@@ -76,7 +76,7 @@ internal sealed class KubernetesMetadataSource : IAsyncDisposable
         {
             if (PodMetadata.FromPod(pod, _options) is { } meta)
             {
-                Store.AddIfAbsent(meta);
+                Store.AddIfAbsent(meta.AsPreloaded());
             }
         }
     }
@@ -146,7 +146,7 @@ internal sealed class KubernetesMetadataSource : IAsyncDisposable
     private async Task RunAsync(
         string kind,
         Func<CancellationToken, Task<string?>> list,
-        Func<string, Action<Exception>, CancellationToken, Task<string?>> watch,
+        Func<string, Action<Exception>, Action<string>, CancellationToken, Task> watch,
         CancellationToken cancellationToken)
     {
         string? resourceVersion = null;
@@ -162,12 +162,30 @@ internal sealed class KubernetesMetadataSource : IAsyncDisposable
                 }
 
                 Exception? streamError = null;
+                var delivered = false;
+                var started = _clock.GetTimestamp();
                 s_watches.Add(1);
-                var last = await watch(resourceVersion ?? string.Empty, e => streamError = e, cancellationToken).ConfigureAwait(false);
-                failures = 0;
-                if (last is not null)
+
+                // Each applied event advances the version, so a stream that breaks mid-way resumes after the
+                // last event it delivered rather than replaying (or, if that is compacted, re-listing).
+                await watch(
+                    resourceVersion ?? string.Empty,
+                    e => streamError = e,
+                    v =>
+                    {
+                        resourceVersion = v;
+                        delivered = true;
+                    },
+                    cancellationToken).ConfigureAwait(false);
+
+                // A server that ends every watch at once (or answers each re-list with 410) must not be hammered.
+                if (!delivered && _clock.GetElapsedTime(started) < TimeSpan.FromSeconds(1))
                 {
-                    resourceVersion = last;
+                    await Task.Delay(_retry.DelayFor(++failures), _clock, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    failures = 0;
                 }
 
                 if (streamError is KubernetesException { Status.Code: (int)HttpStatusCode.Gone })
@@ -227,9 +245,8 @@ internal sealed class KubernetesMetadataSource : IAsyncDisposable
         return list.Metadata?.ResourceVersion;
     }
 
-    private async Task<string?> WatchPodsAsync(string resourceVersion, Action<Exception> onError, CancellationToken cancellationToken)
+    private async Task WatchPodsAsync(string resourceVersion, Action<Exception> onError, Action<string> applied, CancellationToken cancellationToken)
     {
-        string? last = null;
         var events = _client.CoreV1.WatchListPodForAllNamespacesAsync(
             allowWatchBookmarks: true,
             resourceVersion: resourceVersion,
@@ -239,25 +256,26 @@ internal sealed class KubernetesMetadataSource : IAsyncDisposable
         await foreach (var (type, pod) in events.ConfigureAwait(false))
         {
             s_watchEvents.Add(1);
-            last = pod.Metadata?.ResourceVersion ?? last;
-            if (type == WatchEventType.Bookmark || PodMetadata.FromPod(pod, _options) is not { } meta)
+            if (type != WatchEventType.Bookmark && PodMetadata.FromPod(pod, _options) is { } meta)
             {
-                continue;
+                if (type == WatchEventType.Deleted)
+                {
+                    Store.MarkDeleted(meta);
+                }
+                else if (type is WatchEventType.Added or WatchEventType.Modified)
+                {
+                    Store.Upsert(meta);
+                    _recentMisses.TryRemove(meta.Key, out _);
+                }
             }
 
-            if (type == WatchEventType.Deleted)
+            if (pod.Metadata?.ResourceVersion is { } version)
             {
-                Store.MarkDeleted(meta);
-            }
-            else if (type is WatchEventType.Added or WatchEventType.Modified)
-            {
-                Store.Upsert(meta);
-                _recentMisses.TryRemove(meta.Key, out _);
+                applied(version);
             }
         }
 
         Store.SweepExpired();
-        return last;
     }
 
     private async Task<string?> ListNamespacesAsync(CancellationToken cancellationToken)
@@ -285,9 +303,8 @@ internal sealed class KubernetesMetadataSource : IAsyncDisposable
         return list.Metadata?.ResourceVersion;
     }
 
-    private async Task<string?> WatchNamespacesAsync(string resourceVersion, Action<Exception> onError, CancellationToken cancellationToken)
+    private async Task WatchNamespacesAsync(string resourceVersion, Action<Exception> onError, Action<string> applied, CancellationToken cancellationToken)
     {
-        string? last = null;
         var events = _client.CoreV1.WatchListNamespaceAsync(
             allowWatchBookmarks: true,
             resourceVersion: resourceVersion,
@@ -297,22 +314,18 @@ internal sealed class KubernetesMetadataSource : IAsyncDisposable
         await foreach (var (type, ns) in events.ConfigureAwait(false))
         {
             s_watchEvents.Add(1);
-            last = ns.Metadata?.ResourceVersion ?? last;
-            if (type == WatchEventType.Bookmark || NamespaceMetadata.FromNamespace(ns, _options) is not { } meta)
+
+            // A deleted namespace is kept: its pods' late lines may still come in.
+            if (type is WatchEventType.Added or WatchEventType.Modified && NamespaceMetadata.FromNamespace(ns, _options) is { } meta)
             {
-                continue;
+                _namespaces[meta.Name] = meta;
             }
 
-            if (type == WatchEventType.Deleted)
+            if (ns.Metadata?.ResourceVersion is { } version)
             {
-                // Namespaces go after their pods; keeping the entry lets late lines still carry it.
-                continue;
+                applied(version);
             }
-
-            _namespaces[meta.Name] = meta;
         }
-
-        return last;
     }
 
     public async ValueTask DisposeAsync()

@@ -33,7 +33,9 @@ internal sealed class KubernetesPodReader : IDisposable
         else if (authorities is { Count: > 0 })
         {
             handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-                errors == SslPolicyErrors.None || (certificate is not null && ChainsTo(new X509Certificate2(certificate), authorities));
+                errors == SslPolicyErrors.None
+                || ((errors & ~SslPolicyErrors.RemoteCertificateChainErrors) == SslPolicyErrors.None
+                    && certificate is X509Certificate2 leaf && ChainsTo(leaf, authorities));
         }
 
         _http = new HttpClient(handler) { Timeout = RequestTimeout };
@@ -57,6 +59,7 @@ internal sealed class KubernetesPodReader : IDisposable
         return KubernetesJson.Deserialize<V1Pod>(body);
     }
 
+    /// <summary>The chain ends at one of Kube_CA_File's certificates (the service account CA is not a system root).</summary>
     private static bool ChainsTo(X509Certificate2 certificate, X509Certificate2Collection authorities)
     {
         using var chain = new X509Chain();

@@ -143,7 +143,7 @@ internal sealed class KubernetesRecordMerger
 
         var merged = status is MergeStatus.Parsed or MergeStatus.Map;
         var dropLog = merged && !_options.KeepLog;
-        var total = count - (dropLog ? 1 : 0) + 1 + (namespaceMap is null ? 0 : 1);
+        var total = count - (dropLog ? 1 : 0) + (meta.KubernetesMapMsgpack is null ? 0 : 1) + (namespaceMap is null ? 0 : 1);
         if (merged)
         {
             total += _mergeLogKeyUtf8 is null ? mergedEntries : (mergedEntries > 0 ? 1 : 0);
@@ -200,8 +200,11 @@ internal sealed class KubernetesRecordMerger
             }
         }
 
-        writer.Write("kubernetes");
-        writer.WriteRaw(meta.KubernetesMapMsgpack);
+        if (meta.KubernetesMapMsgpack is not null)
+        {
+            writer.Write("kubernetes");
+            writer.WriteRaw(meta.KubernetesMapMsgpack);
+        }
         if (namespaceMap is not null)
         {
             writer.Write("kubernetes_namespace");

@@ -45,10 +45,28 @@ internal sealed class PodMetadata
     /// <summary>The <c>fluentbit.io/*</c> annotations in API order (key without the prefix), for K8S-Logging.*.</summary>
     public KeyValuePair<string, string>[] LoggingAnnotations { get; private init; } = [];
 
+    /// <summary>Loaded from Kube_Meta_Preload_Cache_Dir: kept even when the API server does not list the pod
+    /// (Fluent Bit consults those files before the API), until a watch event replaces it.</summary>
+    public bool Preloaded { get; private init; }
+
     /// <summary>When the pod was deleted (TimeProvider timestamp), or null while it exists.</summary>
     public long? DeletedAt { get; private init; }
 
     public static string KeyOf(string ns, string name) => string.Concat(ns, "/", name);
+
+    public PodMetadata AsPreloaded() => new(Namespace, Name)
+    {
+        Uid = Uid,
+        ResourceVersion = ResourceVersion,
+        LabelsMsgpack = LabelsMsgpack,
+        AnnotationsMsgpack = AnnotationsMsgpack,
+        OwnerReferencesMsgpack = OwnerReferencesMsgpack,
+        NodeName = NodeName,
+        PodIp = PodIp,
+        Containers = Containers,
+        LoggingAnnotations = LoggingAnnotations,
+        Preloaded = true,
+    };
 
     public PodMetadata AsDeleted(long timestamp) => new(Namespace, Name)
     {

@@ -69,7 +69,7 @@ internal sealed class PodMetadataStore
         var now = _clock.GetTimestamp();
         foreach (var (key, pod) in _pods)
         {
-            if (!listed.Contains(key) && pod.DeletedAt is null)
+            if (!listed.Contains(key) && pod.DeletedAt is null && !pod.Preloaded)
             {
                 _pods.TryUpdate(key, pod.AsDeleted(now), pod);
             }

@@ -127,7 +127,7 @@ internal sealed class CloudWatchFlushPlan : IDisposable
     /// equal timestamps keep their order — and cuts the batches: ≤ 10,000 events, ≤ 1,048,576 bytes counting
     /// 26 per event, ≤ 24 h from first to last.
     /// </summary>
-    public void Cut(int maxEventBytes)
+    public void Cut()
     {
         var events = _events.AsSpan(0, _count);
         events.Sort(static (a, b) =>
@@ -152,7 +152,7 @@ internal sealed class CloudWatchFlushPlan : IDisposable
             while (i < events.Length
                 && events[i].Target == target
                 && i - start < CloudWatchOutputSettings.MaxBatchEvents
-                && bytes + Math.Min(events[i].Length, maxEventBytes) + CloudWatchOutputSettings.EventOverheadBytes <= CloudWatchOutputSettings.MaxBatchBytes
+                && bytes + events[i].Length + CloudWatchOutputSettings.EventOverheadBytes <= CloudWatchOutputSettings.MaxBatchBytes
                 && events[i].TimestampMs - first < MaxSpanMs)
             {
                 bytes += events[i].Length + CloudWatchOutputSettings.EventOverheadBytes;

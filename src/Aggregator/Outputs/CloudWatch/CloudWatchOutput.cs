@@ -25,7 +25,6 @@ internal sealed class CloudWatchOutput : IOutput
     private readonly ILogger _logger;
     private readonly OutputMetrics _outputMetrics;
     private readonly FluentJsonFlags _jsonFlags;
-    private readonly string _defaultNodeName;
     private readonly RecordAccessor? _logKey;
     private readonly CloudWatchRetryBackoff _backoff;
     private readonly AdaptiveSendGate _gate;
@@ -42,7 +41,6 @@ internal sealed class CloudWatchOutput : IOutput
         _outputMetrics = new OutputMetrics(name);
         Metrics = new CloudWatchMetrics(name);
         _jsonFlags = context.JsonFlags;
-        _defaultNodeName = context.HostName;
         _logKey = settings.LogKey is null ? null : RecordAccessor.Parse("$" + settings.LogKey);
         _backoff = new CloudWatchRetryBackoff(settings.AutoRetryRequests ? settings.MaxAttempts : 1, settings.BackoffBase, settings.BackoffCap, context.TimeProvider);
         _gate = new AdaptiveSendGate(settings.MaxConcurrentRequests);
@@ -93,7 +91,28 @@ internal sealed class CloudWatchOutput : IOutput
                 streamTasks.Add(SendStreamAsync(plan, first, next, delivered, cancellationToken));
             }
 
-            var results = await Task.WhenAll(streamTasks).ConfigureAwait(false);
+            bool[] results;
+            try
+            {
+                results = await Task.WhenAll(streamTasks).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // Cancelled (shutdown) or an unexpected failure: keep what went through so a retry does not resend it.
+                lock (delivered)
+                {
+                    _progress.Remember(chunk, [.. delivered]);
+                }
+
+                if (ex is OperationCanceledException)
+                {
+                    throw;
+                }
+
+                CloudWatchLog.UnexpectedFailure(_logger, Name, chunk.Tag, ex);
+                return _outputMetrics.Failed(FlushResult.Retry);
+            }
+
             var complete = Array.TrueForAll(results, ok => ok);
             if (complete)
             {
@@ -114,6 +133,7 @@ internal sealed class CloudWatchOutput : IOutput
     /// <summary>Sends batches [first, end) of one stream in order; false when one must be retried later.</summary>
     private async Task<bool> SendStreamAsync(CloudWatchFlushPlan plan, int first, int end, HashSet<int> delivered, CancellationToken cancellationToken)
     {
+        // Encoding the first batch is CPU work: yield so the caller starts every stream before any of it runs.
         await Task.Yield();
         var body = new PooledByteBufferWriter(64 * 1024);
         try
@@ -334,7 +354,7 @@ internal sealed class CloudWatchOutput : IOutput
     private CloudWatchFlushPlan Plan(EventChunk chunk)
     {
         var plan = new CloudWatchFlushPlan(chunk.EventCount, chunk.ByteLength);
-        var nodeName = string.IsNullOrEmpty(chunk.NodeName) ? _defaultNodeName : chunk.NodeName;
+        var nodeName = string.IsNullOrEmpty(chunk.NodeName) ? null : chunk.NodeName;
         var perRecord = _settings.Group.DependsOnRecord || _settings.Stream.DependsOnRecord;
         var names = new ArrayBufferWriter<byte>(256);
         var scratch = new ArrayBufferWriter<byte>(128);
@@ -376,7 +396,7 @@ internal sealed class CloudWatchOutput : IOutput
             plan.Add(new CloudWatchPlannedEvent(targetIndex, timestamp, start, length, sequence++));
         }
 
-        plan.Cut(_settings.MaxEventBytes);
+        plan.Cut();
         return plan;
     }
 
@@ -416,7 +436,7 @@ internal sealed class CloudWatchOutput : IOutput
         return true;
     }
 
-    private CloudWatchStreamTarget Resolve(string tag, string nodeName, ReadOnlySpan<byte> record, ArrayBufferWriter<byte> names, ArrayBufferWriter<byte> scratch)
+    private CloudWatchStreamTarget Resolve(string tag, string? nodeName, ReadOnlySpan<byte> record, ArrayBufferWriter<byte> names, ArrayBufferWriter<byte> scratch)
     {
         names.ResetWrittenCount();
         if (!_settings.Group.TryRender(tag, nodeName, record, names, scratch))

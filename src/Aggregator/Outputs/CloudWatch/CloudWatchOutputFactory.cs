@@ -23,14 +23,16 @@ internal static class CloudWatchOutputFactory
 
     private static readonly HashSet<string> GroupClasses = new(StringComparer.Ordinal) { "STANDARD", "INFREQUENT_ACCESS", "DELIVERY" };
 
-    public static CloudWatchOutput Create(ConfigSection section, OutputContext context) => Create(section, context, credentials: null);
+    public static CloudWatchOutput Create(ConfigSection section, OutputContext context) => Create(section, context, sourceCredentials: null);
 
-    /// <param name="credentials">Test hook: fixed credentials instead of the SDK chain.</param>
-    internal static CloudWatchOutput Create(ConfigSection section, OutputContext context, AWSCredentials? credentials)
+    /// <param name="sourceCredentials">Test hook: credentials to start from instead of the SDK chain (role_arn still applies).</param>
+    internal static CloudWatchOutput Create(ConfigSection section, OutputContext context, AWSCredentials? sourceCredentials)
     {
         var logger = OutputFactory.Logger(context);
         var settings = ReadSettings(section, logger);
-        credentials ??= AwsCredentialsSource.Resolve(new AwsCredentialOptions(settings.Region, settings.Profile, settings.RoleArn, settings.ExternalId, settings.StsEndpoint));
+        var credentials = AwsCredentialsSource.Resolve(
+            new AwsCredentialOptions(settings.Region, settings.Profile, settings.RoleArn, settings.ExternalId, settings.StsEndpoint),
+            sourceCredentials);
         var client = CloudWatchLogsClient.Create(
             settings.Region,
             settings.Endpoint,
@@ -56,7 +58,7 @@ internal static class CloudWatchOutputFactory
         }
 
         var region = Required(section, options, "region", plugin);
-        var groupName = Required(section, options, "log_group_name", plugin);
+        _ = Required(section, options, "log_group_name", plugin);
         var streamNameEntry = options.Find("log_stream_name");
         var streamPrefixEntry = options.Find("log_stream_prefix");
         if (streamNameEntry is null && streamPrefixEntry is null)
@@ -85,24 +87,20 @@ internal static class CloudWatchOutputFactory
         CloudWatchNameTemplate streamFallback;
         if (goPlugin)
         {
-            groupFallback = CloudWatchNameTemplate.Parse(options.GetString("default_log_group_name", "fluentbit-default"), false, false);
-            streamFallback = CloudWatchNameTemplate.Parse(options.GetString("default_log_stream_name", "/fluentbit-default"), false, false);
+            groupFallback = CloudWatchNameTemplate.Parse(options.Find("default_log_group_name") is { } g ? NameText(g) : "fluentbit-default", false, false);
+            streamFallback = CloudWatchNameTemplate.Parse(options.Find("default_log_stream_name") is { } s ? NameText(s) : "/fluentbit-default", false, false);
         }
         else
         {
-            groupFallback = CloudWatchNameTemplate.Parse(groupName, false, false);
+            groupFallback = CloudWatchNameTemplate.Parse(NameText(options.Find("log_group_name")!), false, false);
             streamFallback = streamNameEntry is not null
-                ? CloudWatchNameTemplate.Parse(streamNameEntry.Value.Trim(), false, false)
-                : CloudWatchNameTemplate.Parse(streamPrefixEntry!.Value.Trim(), false, false, appendTag: true);
+                ? CloudWatchNameTemplate.Parse(NameText(streamNameEntry), false, false)
+                : CloudWatchNameTemplate.Parse(NameText(streamPrefixEntry!), false, false, appendTag: true);
         }
 
-        int? retention = null;
-        if (options.Find("log_retention_days") is { } retentionEntry)
-        {
-            var days = options.GetInt("log_retention_days", 0, 0, 3653);
-            retention = days > 0 ? days : null;
-            _ = retentionEntry;
-        }
+        // 0 (the default) leaves the group's retention alone, as Fluent Bit does.
+        var retentionDays = options.GetInt("log_retention_days", 0, 0, 3653);
+        int? retention = retentionDays > 0 ? retentionDays : null;
 
         string? groupClass = null;
         if (options.Find("log_group_class") is { } classEntry)
@@ -171,13 +169,19 @@ internal static class CloudWatchOutputFactory
     {
         try
         {
-            return CloudWatchNameTemplate.Parse(entry.Value.Trim(), legacy, recordAccessor, appendTag);
+            return CloudWatchNameTemplate.Parse(NameText(entry), legacy, recordAccessor, appendTag);
         }
         catch (RecordAccessorSyntaxException ex)
         {
             throw OutputOptions.Invalid(entry, ex.Message);
         }
     }
+
+    /// <summary>
+    /// The name as written with node variables kept (the config reader's <see cref="ConfigEntry.NodeTemplate"/>),
+    /// so <c>${HOST_NAME}</c> names the node each chunk came from rather than the aggregator.
+    /// </summary>
+    private static string NameText(ConfigEntry entry) => (entry.NodeTemplate ?? entry.Value).Trim();
 
     private static string Required(ConfigSection section, OutputOptions options, string key, string plugin)
     {

@@ -19,16 +19,6 @@ public enum ImdsVersion
 /// </summary>
 public sealed class AwsFilterOptions
 {
-    private static readonly HashSet<string> KnownKeys = new(StringComparer.OrdinalIgnoreCase)
-    {
-        // generic filter properties
-        "Name", "Alias", "Match", "Match_Regex", "Log_Level",
-
-        // aws
-        "imds_version", "az", "ec2_instance_id", "ec2_instance_type", "private_ip", "vpc_id", "ami_id", "account_id",
-        "hostname", "tags_enabled", "tags_include", "tags_exclude", "retry_interval_s", "enable_entity",
-    };
-
     public ImdsVersion ImdsVersion { get; init; } = ImdsVersion.V2;
 
     public bool AvailabilityZone { get; init; } = true;
@@ -76,7 +66,7 @@ public sealed class AwsFilterOptions
 
         foreach (var entry in section.Entries)
         {
-            if (!KnownKeys.Contains(entry.Key))
+            if (!IsKnownKey(entry.Key) && !entry.Key.Equals("enable_entity", StringComparison.OrdinalIgnoreCase))
             {
                 diagnostics.Add(new ConfigDiagnostic(entry.Location, DiagnosticSeverity.Warning, $"[FILTER aws] unknown aws option '{entry.Key}' is ignored"));
             }
@@ -161,4 +151,8 @@ public sealed class AwsFilterOptions
     /// <summary>Fluent Bit splits on ',' with strtok: empty items vanish, spaces are kept.</summary>
     private static string[] SplitTags(string? value) =>
         value is null ? [] : value.Split(',', StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>The engine's plugin catalog is the one list of a plugin's keys (common filter keys included).</summary>
+    private static bool IsKnownKey(string key) =>
+        PluginCatalog.Default.Find(PluginKind.Filter, "aws") is not { } definition || PluginCatalog.AcceptsKey(definition, key);
 }

@@ -3,7 +3,7 @@ namespace Gateway.Shipper.Inputs.Systemd;
 /// <summary>
 /// The commit token of a systemd chunk: its place in the production order and the cursor of its last entry.
 /// </summary>
-public readonly record struct JournalCursorToken(long Sequence, string Cursor)
+public readonly record struct JournalCursorToken(long Sequence, string Cursor, int Bytes)
 {
     public override string ToString() => $"#{Sequence} cursor {Cursor}";
 }
@@ -19,12 +19,19 @@ internal sealed class JournalCursorTracker
     private readonly JournalCursorStore? _store;
     private readonly SortedDictionary<long, (string Cursor, bool Acked)> _pending = new();
     private long _nextSequence;
+    private long _unackedBytes;
 
     public JournalCursorTracker(JournalCursorStore? store)
     {
         _store = store;
         CommittedCursor = store?.Cursor;
     }
+
+    /// <summary>Raised after an acknowledgement (outside the lock): room may have been freed.</summary>
+    public event Action? Acknowledged;
+
+    /// <summary>Bytes of chunks handed out and not acknowledged yet.</summary>
+    public long UnackedBytes => Interlocked.Read(ref _unackedBytes);
 
     /// <summary>The cursor everything up to which was acknowledged (what the DB holds).</summary>
     public string? CommittedCursor { get; private set; }
@@ -41,11 +48,12 @@ internal sealed class JournalCursorTracker
     }
 
     /// <summary>Registers a chunk about to be handed out, returning its token.</summary>
-    public JournalCursorToken Register(string cursor)
+    public JournalCursorToken Register(string cursor, int bytes)
     {
         lock (_gate)
         {
-            var token = new JournalCursorToken(_nextSequence++, cursor);
+            Interlocked.Add(ref _unackedBytes, bytes);
+            var token = new JournalCursorToken(_nextSequence++, cursor, bytes);
             _pending.Add(token.Sequence, (cursor, false));
             return token;
         }
@@ -54,12 +62,20 @@ internal sealed class JournalCursorTracker
     /// <summary>Marks a chunk delivered and commits the cursor as far as the acknowledged prefix reaches.</summary>
     public void Acknowledge(JournalCursorToken token)
     {
+        AcknowledgeLocked(token);
+        Acknowledged?.Invoke();
+    }
+
+    private void AcknowledgeLocked(JournalCursorToken token)
+    {
         lock (_gate)
         {
-            if (!_pending.TryGetValue(token.Sequence, out var entry))
+            if (!_pending.TryGetValue(token.Sequence, out var entry) || entry.Acked)
             {
                 return;
             }
+
+            Interlocked.Add(ref _unackedBytes, -token.Bytes);
 
             _pending[token.Sequence] = (entry.Cursor, true);
             string? commit = null;
@@ -76,7 +92,8 @@ internal sealed class JournalCursorTracker
                 _pending.Remove(first);
             }
 
-            if (commit is not null)
+            // An empty cursor (entries journalctl printed without one) does not move the stored position.
+            if (!string.IsNullOrEmpty(commit))
             {
                 _store?.Save(commit);
                 CommittedCursor = commit;

@@ -62,6 +62,7 @@ public sealed class SystemdInput : IAsyncDisposable
     private readonly JournalEntryEncoder _encoder;
     private readonly JournalBatchBuffer _batch = new();
     private readonly List<SystemdChunk> _ready = new();
+    private readonly SemaphoreSlim _roomFreed = new(0, 1);
     private readonly string _tag;
     private readonly bool _dynamicTag;
     private byte[] _batchUnit = new byte[256];
@@ -72,6 +73,7 @@ public sealed class SystemdInput : IAsyncDisposable
     private int _batchCount;
     private string? _lastEmittedCursor;
     private long _lineNumber;
+    private bool _paused;
     private int _disposed;
 
     /// <summary>Creates the input; opens the cursor DB when <c>DB</c> is set.</summary>
@@ -90,6 +92,7 @@ public sealed class SystemdInput : IAsyncDisposable
 
         _tracker = new JournalCursorTracker(_store);
         _encoder = new JournalEntryEncoder(options, _context.Time);
+        _tracker.Acknowledged += OnAcknowledged;
         _tag = options.Tag ?? _context.Name;
         _dynamicTag = _tag.Contains('*', StringComparison.Ordinal);
         _batchTag = _tag;
@@ -106,6 +109,12 @@ public sealed class SystemdInput : IAsyncDisposable
     public SystemdInputStats Stats { get; }
 
     public SystemdInputOptions Options => _options;
+
+    /// <summary>Bytes handed out and not yet acknowledged (what <c>Mem_Buf_Limit</c> bounds).</summary>
+    public long UnacknowledgedBytes => _tracker.UnackedBytes;
+
+    /// <summary>True while reading waits for acknowledgements because of <c>Mem_Buf_Limit</c>.</summary>
+    public bool IsPaused => Volatile.Read(ref _paused);
 
     /// <summary>The cursor the DB holds: everything up to it was acknowledged.</summary>
     public string? CommittedCursor => _tracker.CommittedCursor;
@@ -176,8 +185,10 @@ public sealed class SystemdInput : IAsyncDisposable
             return ValueTask.CompletedTask;
         }
 
+        _tracker.Acknowledged -= OnAcknowledged;
         _encoder.Dispose();
         _batch.Dispose();
+        _roomFreed.Dispose();
         return ValueTask.CompletedTask;
     }
 
@@ -246,6 +257,51 @@ public sealed class SystemdInput : IAsyncDisposable
         }
     }
 
+    /// <summary>Mem_Buf_Limit: stop reading (journalctl then blocks on its pipe) until acknowledgements free room.</summary>
+    private async ValueTask WaitForRoomAsync(CancellationToken cancellationToken)
+    {
+        if (_options.MemBufLimit <= 0 || _tracker.UnackedBytes < _options.MemBufLimit)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _paused, true);
+        Stats.OnPaused();
+        SystemdLog.Paused(_logger, _context.Name, _tracker.UnackedBytes, _options.MemBufLimit);
+        while (_tracker.UnackedBytes >= _options.MemBufLimit)
+        {
+            // Also re-check now and then: an acknowledgement racing the check above must not leave us asleep.
+            await _roomFreed.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+        }
+
+        Volatile.Write(ref _paused, false);
+        SystemdLog.Resumed(_logger, _context.Name, _tracker.UnackedBytes);
+    }
+
+    private void OnAcknowledged()
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            if (_roomFreed.CurrentCount == 0)
+            {
+                _roomFreed.Release();
+            }
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already signalled.
+        }
+        catch (ObjectDisposedException)
+        {
+            // Shut down.
+        }
+    }
+
     private async Task PumpStderrAsync(Process process, StrongBox<string> last)
     {
         try
@@ -296,6 +352,7 @@ public sealed class SystemdInput : IAsyncDisposable
                     }
                 }
 
+                await WaitForRoomAsync(cancellationToken).ConfigureAwait(false);
                 var n = await stdout.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
                 if (n == 0)
                 {
@@ -413,7 +470,7 @@ public sealed class SystemdInput : IAsyncDisposable
         var cursor = _batchCursorLength > 0
             ? Encoding.UTF8.GetString(_batchCursor, 0, _batchCursorLength)
             : _lastEmittedCursor ?? _tracker.CommittedCursor ?? string.Empty;
-        var token = _tracker.Register(cursor);
+        var token = _tracker.Register(cursor, events.Length);
         _ready.Add(new SystemdChunk(chunk, token, _tracker, Stats));
         if (cursor.Length > 0)
         {

@@ -29,17 +29,6 @@ public sealed class SystemdInputOptions
     /// <summary>Fluent Bit's <c>FLB_SYSTEMD_MAX_ENTRIES</c>.</summary>
     public const int DefaultMaxEntries = 5000;
 
-    private static readonly HashSet<string> KnownKeys = new(StringComparer.OrdinalIgnoreCase)
-    {
-        // generic input properties
-        "Name", "Alias", "Tag", "Log_Level", "Mem_Buf_Limit", "storage.type", "storage.pause_on_chunks_overlimit",
-        "Threaded", "Routable", "Log_Suppress_Interval",
-
-        // systemd
-        "Path", "Max_Fields", "Max_Entries", "Systemd_Filter", "Systemd_Filter_Type", "Read_From_Tail", "Lowercase",
-        "Strip_Underscores", "DB", "DB.Sync",
-    };
-
     /// <summary>The journal directory (<c>--directory</c>); null reads the local journal as journalctl does.</summary>
     public string? Path { get; init; }
 
@@ -68,6 +57,12 @@ public sealed class SystemdInputOptions
     /// <summary>Most fields kept per record; the rest are dropped.</summary>
     public int MaxFields { get; init; } = DefaultMaxFields;
 
+    /// <summary>
+    /// Bytes handed out and not yet acknowledged at which reading pauses until acknowledgements free room
+    /// (<c>Mem_Buf_Limit</c>); 0 = no limit beyond the chunk queue.
+    /// </summary>
+    public long MemBufLimit { get; init; }
+
     /// <summary>Drop one leading underscore from field names (<c>_PID</c> becomes <c>PID</c>).</summary>
     public bool StripUnderscores { get; init; }
 
@@ -91,7 +86,7 @@ public sealed class SystemdInputOptions
 
         foreach (var entry in section.Entries)
         {
-            if (!KnownKeys.Contains(entry.Key))
+            if (!IsKnownKey(entry.Key))
             {
                 diagnostics.Add(new ConfigDiagnostic(entry.Location, DiagnosticSeverity.Warning, $"[INPUT systemd] unknown systemd option '{entry.Key}' is ignored"));
             }
@@ -180,8 +175,23 @@ public sealed class SystemdInputOptions
             }
         }
 
+        long memBufLimit = 0;
+        if (section.Find("Mem_Buf_Limit") is { } limitEntry)
+        {
+            var size = ConfigValues.ParseSize(limitEntry.Value);
+            if (size is null)
+            {
+                Error(limitEntry.Location, $"Mem_Buf_Limit '{limitEntry.Value}' is not a size (e.g. 50MB)");
+            }
+            else
+            {
+                memBufLimit = size.Value;
+            }
+        }
+
         var options = new SystemdInputOptions
         {
+            MemBufLimit = memBufLimit,
             Path = NonEmpty(section.Get("Path")),
             Tag = NonEmpty(section.Get("Tag")),
             Filters = filters,
@@ -198,4 +208,8 @@ public sealed class SystemdInputOptions
     }
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+    /// <summary>The engine's plugin catalog is the one list of a plugin's keys (common input keys included).</summary>
+    private static bool IsKnownKey(string key) =>
+        PluginCatalog.Default.Find(PluginKind.Input, "systemd") is not { } definition || PluginCatalog.AcceptsKey(definition, key);
 }

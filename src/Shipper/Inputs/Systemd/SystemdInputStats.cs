@@ -16,6 +16,7 @@ public sealed class SystemdInputStats
     private static readonly Counter<long> ChunksCounter = Meter.CreateCounter<long>("gateway.systemd.chunks_out", description: "Chunks handed downstream");
     private static readonly Counter<long> AckedCounter = Meter.CreateCounter<long>("gateway.systemd.chunks_acked", description: "Chunks acknowledged downstream");
     private static readonly Counter<long> DroppedCounter = Meter.CreateCounter<long>("gateway.systemd.entries_dropped", description: "journalctl lines that could not be read as entries");
+    private static readonly Counter<long> PausesCounter = Meter.CreateCounter<long>("gateway.systemd.paused", description: "Times reading paused on Mem_Buf_Limit");
     private static readonly Counter<long> RestartsCounter = Meter.CreateCounter<long>("gateway.systemd.journalctl_restarts", description: "Times journalctl exited and was started again");
 
     private readonly TagList _tags;
@@ -26,6 +27,7 @@ public sealed class SystemdInputStats
     private long _recordsAcknowledged;
     private long _entriesDropped;
     private long _restarts;
+    private long _pauses;
 
     internal SystemdInputStats(string inputName)
     {
@@ -45,6 +47,14 @@ public sealed class SystemdInputStats
     public long EntriesDropped => Interlocked.Read(ref _entriesDropped);
 
     public long JournalctlRestarts => Interlocked.Read(ref _restarts);
+
+    public long Pauses => Interlocked.Read(ref _pauses);
+
+    internal void OnPaused()
+    {
+        Interlocked.Increment(ref _pauses);
+        PausesCounter.Add(1, _tags);
+    }
 
     internal void OnEntry()
     {
@@ -101,6 +111,12 @@ internal static partial class SystemdLog
 
     [LoggerMessage(EventId = 2406, Level = LogLevel.Debug, Message = "systemd {Input}: an entry had more than Max_Fields {MaxFields} fields; the rest were dropped")]
     public static partial void FieldsTruncated(ILogger logger, string input, int maxFields);
+
+    [LoggerMessage(EventId = 2408, Level = LogLevel.Warning, Message = "systemd {Input}: paused: {Unacked} bytes not acknowledged reached Mem_Buf_Limit {Limit}")]
+    public static partial void Paused(ILogger logger, string input, long unacked, long limit);
+
+    [LoggerMessage(EventId = 2409, Level = LogLevel.Information, Message = "systemd {Input}: resumed ({Unacked} bytes not acknowledged)")]
+    public static partial void Resumed(ILogger logger, string input, long unacked);
 
     [LoggerMessage(EventId = 2407, Level = LogLevel.Information, Message = "systemd {Input}: resuming after the stored cursor {Cursor}")]
     public static partial void Resuming(ILogger logger, string input, string cursor);

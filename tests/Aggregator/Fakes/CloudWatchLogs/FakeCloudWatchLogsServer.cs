@@ -47,7 +47,9 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, int> _requestCounts = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<PutLogEventsCall> _putCalls = new();
     private readonly ConcurrentQueue<string> _violations = new();
-    private readonly Dictionary<string, string> _secrets = new(StringComparer.Ordinal) { [AccessKey] = SecretKey };
+    private readonly ConcurrentDictionary<string, string> _secrets = new(StringComparer.Ordinal) { [AccessKey] = SecretKey };
+    private readonly ConcurrentDictionary<string, string> _sessionTokens = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<(string RoleArn, string? ExternalId, string SessionName)> _assumeRoleCalls = new();
     private readonly Random _random;
     private readonly Lock _randomGate = new();
     private WebApplication? _app;
@@ -76,7 +78,26 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
 
     public IReadOnlyCollection<PutLogEventsCall> PutCalls => _putCalls;
 
+    /// <summary>Throttles and 5xx answers injected so far.</summary>
+    public int InjectedFaults => Volatile.Read(ref _injectedFaults);
+
+    private int _injectedFaults;
+
     public IReadOnlyCollection<string> Violations => _violations;
+
+    /// <summary>STS AssumeRole calls served (the fake also answers STS's query protocol on the same endpoint).</summary>
+    public IReadOnlyCollection<(string RoleArn, string? ExternalId, string SessionName)> AssumeRoleCalls => _assumeRoleCalls;
+
+    /// <summary>Access keys that signed CloudWatch Logs requests, in order.</summary>
+    public IReadOnlyCollection<string> CallerKeys => _callerKeys;
+
+    private readonly ConcurrentQueue<string> _callerKeys = new();
+
+    /// <summary>User-Agent of the latest request.</summary>
+    public string? LastUserAgent { get; private set; }
+
+    /// <summary><c>x-amzn-logs-format</c> of the latest PutLogEvents request.</summary>
+    public string? LastLogsFormat { get; private set; }
 
     public int RequestCount(string operation) => _requestCounts.TryGetValue(operation, out var n) ? n : 0;
 
@@ -144,20 +165,32 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
         var target = context.Request.Headers["X-Amz-Target"].ToString();
         var operation = target.StartsWith("Logs_20140328.", StringComparison.Ordinal) ? target["Logs_20140328.".Length..] : target;
         _requestCounts.AddOrUpdate(operation, 1, (_, n) => n + 1);
+        LastUserAgent = context.Request.Headers.UserAgent.ToString();
+        if (operation == "PutLogEvents")
+        {
+            LastLogsFormat = context.Request.Headers["x-amzn-logs-format"].ToString();
+        }
+
         if (Latency > TimeSpan.Zero)
         {
             await Task.Delay(Latency);
         }
 
         var (status, response) = Dispatch(context.Request, operation, body);
+        response = response.TrimStart();
         context.Response.StatusCode = status;
-        context.Response.ContentType = "application/x-amz-json-1.1";
+        context.Response.ContentType = response.StartsWith('<') ? "text/xml" : "application/x-amz-json-1.1";
         context.Response.Headers["x-amzn-RequestId"] = Guid.NewGuid().ToString();
         await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(response));
     }
 
     private (int Status, string Body) Dispatch(HttpRequest request, string operation, byte[] body)
     {
+        if (request.ContentType?.StartsWith("application/x-www-form-urlencoded", StringComparison.Ordinal) == true)
+        {
+            return Sts(request, body);
+        }
+
         if (!request.ContentType?.StartsWith("application/x-amz-json-1.1", StringComparison.Ordinal) ?? true)
         {
             return Error(400, "SerializationException", $"unexpected Content-Type '{request.ContentType}'");
@@ -166,6 +199,13 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
         if (SigV4Verifier.Verify(request, body, _secrets, "logs", Time.GetUtcNow()) is { } signatureError)
         {
             return Error(signatureError.Type == "UnrecognizedClientException" ? 400 : 403, signatureError.Type, signatureError.Message);
+        }
+
+        var accessKey = CallerKey(request);
+        _callerKeys.Enqueue(accessKey);
+        if (_sessionTokens.TryGetValue(accessKey, out var token) && request.Headers["x-amz-security-token"].ToString() != token)
+        {
+            return Error(400, "UnrecognizedClientException", "The security token included in the request is invalid.");
         }
 
         if (DenyAll)
@@ -179,6 +219,11 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
             lock (_randomGate)
             {
                 roll = _random.NextDouble() * 100;
+            }
+
+            if (roll < ThrottlePercent + ServerErrorPercent)
+            {
+                Interlocked.Increment(ref _injectedFaults);
             }
 
             if (roll < ThrottlePercent)
@@ -215,6 +260,63 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
             "GetLogEvents" => GetLogEvents(root),
             _ => Error(400, "UnknownOperationException", $"operation '{operation}' is not supported by the fake"),
         };
+    }
+
+    /// <summary>STS AssumeRole (query protocol, XML answer): issues temporary credentials the fake then accepts.</summary>
+    private (int Status, string Body) Sts(HttpRequest request, byte[] body)
+    {
+        var form = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery("?" + Encoding.UTF8.GetString(body));
+        if (SigV4Verifier.Verify(request, body, _secrets, "sts", Time.GetUtcNow()) is { } signatureError)
+        {
+            return (403, $"<ErrorResponse><Error><Type>Sender</Type><Code>{signatureError.Type}</Code><Message>{signatureError.Message}</Message></Error></ErrorResponse>");
+        }
+
+        if (form["Action"] != "AssumeRole")
+        {
+            return (400, $"<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>{form["Action"]} is not supported by the fake</Message></Error></ErrorResponse>");
+        }
+
+        var roleArn = form["RoleArn"].ToString();
+        var externalId = form.TryGetValue("ExternalId", out var ext) ? ext.ToString() : null;
+        var sessionName = form["RoleSessionName"].ToString();
+        _assumeRoleCalls.Enqueue((roleArn, externalId, sessionName));
+        var key = "ASIAFAKE" + _assumeRoleCalls.Count.ToString("D12", System.Globalization.CultureInfo.InvariantCulture);
+        var secret = "assumed-secret-" + Guid.NewGuid().ToString("N");
+        var token = "assumed-token-" + Guid.NewGuid().ToString("N");
+        _secrets[key] = secret;
+        _sessionTokens[key] = token;
+        var expiration = Time.GetUtcNow().AddHours(1).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        return (200, $"""
+            <AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+              <AssumeRoleResult>
+                <Credentials>
+                  <AccessKeyId>{key}</AccessKeyId>
+                  <SecretAccessKey>{secret}</SecretAccessKey>
+                  <SessionToken>{token}</SessionToken>
+                  <Expiration>{expiration}</Expiration>
+                </Credentials>
+                <AssumedRoleUser>
+                  <Arn>arn:aws:sts::123456789012:assumed-role/fake/{sessionName}</Arn>
+                  <AssumedRoleId>AROAFAKE:{sessionName}</AssumedRoleId>
+                </AssumedRoleUser>
+              </AssumeRoleResult>
+              <ResponseMetadata><RequestId>{Guid.NewGuid()}</RequestId></ResponseMetadata>
+            </AssumeRoleResponse>
+            """);
+    }
+
+    private static string CallerKey(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        var start = authorization.IndexOf("Credential=", StringComparison.Ordinal);
+        if (start < 0)
+        {
+            return string.Empty;
+        }
+
+        start += "Credential=".Length;
+        var end = authorization.IndexOf('/', start);
+        return end < 0 ? string.Empty : authorization[start..end];
     }
 
     private (int, string) CreateLogGroup(JsonElement root)

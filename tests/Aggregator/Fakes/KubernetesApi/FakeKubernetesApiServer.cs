@@ -57,6 +57,17 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     public int UnexpectedRequests => Volatile.Read(ref _otherRequests);
 
+    public long LastResourceVersion
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _resourceVersion;
+            }
+        }
+    }
+
     public int ActivePodWatches
     {
         get
@@ -71,11 +82,20 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     /// <summary>All requests, for assertions like "one list + one watch, not one per pod".</summary>
     public List<string> RequestLog { get; } = [];
 
-    public static async Task<FakeKubernetesApiServer> StartAsync(string token = "test-token")
+    /// <param name="serverCertificate">Serve https with this certificate (and its private key) instead of http.</param>
+    public static async Task<FakeKubernetesApiServer> StartAsync(string token = "test-token", System.Security.Cryptography.X509Certificates.X509Certificate2? serverCertificate = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http1));
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o =>
+        {
+            o.Protocols = HttpProtocols.Http1;
+            if (serverCertificate is not null)
+            {
+                o.UseHttps(serverCertificate);
+            }
+        }));
         var app = builder.Build();
         var server = new FakeKubernetesApiServer(app, token);
         app.Run(server.HandleAsync);
@@ -112,6 +132,18 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
             foreach (var watcher in _watchers)
             {
                 watcher.Lines.Writer.TryComplete();
+            }
+        }
+    }
+
+    /// <summary>Breaks every open watch connection mid-stream (a reset, not a clean end).</summary>
+    public void AbortWatches()
+    {
+        lock (_gate)
+        {
+            foreach (var watcher in _watchers)
+            {
+                watcher.Context?.Abort();
             }
         }
     }
@@ -274,7 +306,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     private async Task WatchAsync(HttpContext context, string resource, string resourceVersion)
     {
-        var watcher = new Watcher(resource);
+        var watcher = new Watcher(resource) { Context = context };
         lock (_gate)
         {
             var from = long.TryParse(resourceVersion, out var rv) ? rv : _resourceVersion;
@@ -360,5 +392,7 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
         public string Resource { get; } = resource;
 
         public Channel<string> Lines { get; } = Channel.CreateUnbounded<string>();
+
+        public HttpContext? Context { get; init; }
     }
 }

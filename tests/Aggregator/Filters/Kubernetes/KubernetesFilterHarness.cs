@@ -56,9 +56,10 @@ internal sealed class KubernetesFilterHarness : IAsyncDisposable
     /// (lines of <c>Key Value</c>) plus <paramref name="parsersText"/>; waits for the first list to be applied.
     /// </summary>
     public static async Task<KubernetesFilterHarness> StartAsync(
-        string filterOptions, Action<FakeKubernetesApiServer>? seed = null, string parsersText = "", TimeProvider? clock = null)
+        string filterOptions, Action<FakeKubernetesApiServer>? seed = null, string parsersText = "", TimeProvider? clock = null,
+        System.Security.Cryptography.X509Certificates.X509Certificate2? serverCertificate = null)
     {
-        var server = await FakeKubernetesApiServer.StartAsync();
+        var server = await FakeKubernetesApiServer.StartAsync(serverCertificate: serverCertificate);
         seed?.Invoke(server);
         var tokenFile = Path.GetTempFileName();
         await File.WriteAllTextAsync(tokenFile, server.Token + "\n");

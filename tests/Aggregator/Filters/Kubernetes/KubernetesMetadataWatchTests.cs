@@ -53,6 +53,22 @@ public sealed class KubernetesMetadataWatchTests
     }
 
     [Fact]
+    public async Task A_broken_watch_connection_resumes_after_the_last_event_it_delivered()
+    {
+        await using var h = await KubernetesFilterHarness.StartAsync(string.Empty);
+        var store = h.Filter.Source.Store;
+        h.Server.PutPod(KubernetesFilterHarness.Pod("shop", "a-1", "node-a", "uid-a", "app", KubernetesFilterHarness.ContainerId(1)));
+        await KubernetesFilterHarness.WaitUntilAsync(() => store.Find("shop/a-1") is not null, "ADDED a-1");
+        var version = h.Server.LastResourceVersion;
+
+        h.Server.AbortWatches();
+        await KubernetesFilterHarness.WaitUntilAsync(() => h.Server.PodWatchRequests == 2 && h.Server.ActivePodWatches == 1, "the watch after the reset (1 s backoff)");
+
+        Assert.EndsWith($"resourceVersion={version}", h.Server.RequestLog[^1].Split('&').Single(p => p.StartsWith("resourceVersion=", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.Equal(1, h.Server.PodListRequests);
+    }
+
+    [Fact]
     public async Task A_pod_deleted_while_the_watch_was_away_becomes_a_tombstone_at_the_re_list()
     {
         await using var h = await KubernetesFilterHarness.StartAsync(string.Empty, s =>
@@ -125,7 +141,23 @@ public sealed class KubernetesMetadataWatchTests
         h.Server.PutPodWithoutEvent(KubernetesFilterHarness.Pod("web", "fresh-1", "node-f", "uid-f", "app", KubernetesFilterHarness.ContainerId(5)));
         var tag = Prefix + "fresh-1_web_app-" + KubernetesFilterHarness.ContainerId(5) + ".log";
 
-        var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() => Enrich(h, tag))));
+        // Own threads, not pool tasks: the in-process fake server needs the pool to answer while the callers block.
+        var results = new string[16];
+        var start = new Barrier(results.Length);
+        var threads = Enumerable.Range(0, results.Length).Select(i => new Thread(() =>
+        {
+            start.SignalAndWait();
+            try
+            {
+                results[i] = Enrich(h, tag);
+            }
+            catch (Exception ex)
+            {
+                results[i] = "failed: " + ex.Message; // an exception escaping a thread would end the test run
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => Assert.True(t.Join(TimeSpan.FromSeconds(30))));
 
         Assert.All(results, line => Assert.Contains("\"host\":\"node-f\"", line, StringComparison.Ordinal));
         Assert.Equal(1, h.Server.PodGetRequests);

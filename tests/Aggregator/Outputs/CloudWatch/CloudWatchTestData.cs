@@ -1,0 +1,117 @@
+using System.Buffers;
+using Amazon.Runtime;
+using Gateway.Aggregator.Outputs;
+using Gateway.Aggregator.Outputs.CloudWatch;
+using Gateway.Aggregator.Tests.Fakes.CloudWatchLogs;
+using Gateway.Engine.Aws;
+using Gateway.Engine.Config;
+using Gateway.Engine.Pipeline;
+using Gateway.Engine.Records;
+using MessagePack;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Gateway.Aggregator.Tests.Outputs.CloudWatch;
+
+/// <summary>Chunks, sections and an engine-like flush loop for CloudWatch output tests.</summary>
+internal static class CloudWatchTestData
+{
+    public static BasicAWSCredentials Credentials => new(FakeCloudWatchLogsServer.AccessKey, FakeCloudWatchLogsServer.SecretKey);
+
+    public static ConfigSection Section(string plugin, params (string Key, string Value)[] entries)
+    {
+        var list = new List<ConfigEntry> { new("Name", plugin, new ConfigLocation("test.conf", 1)) };
+        var line = 2;
+        foreach (var (key, value) in entries)
+        {
+            list.Add(new ConfigEntry(key, value, new ConfigLocation("test.conf", line++)));
+        }
+
+        return new ConfigSection(SectionKind.Output, "OUTPUT", new ConfigLocation("test.conf", 1), list);
+    }
+
+    /// <summary>A copy of <paramref name="section"/> pointed at the fake.</summary>
+    public static ConfigSection WithEndpoint(ConfigSection section, Uri endpoint)
+    {
+        var list = section.Entries.Where(e => !e.Key.Equals("endpoint", StringComparison.OrdinalIgnoreCase)).ToList();
+        list.Add(new ConfigEntry("endpoint", endpoint.ToString(), new ConfigLocation("test.conf", 99)));
+        return new ConfigSection(section.Kind, section.Header, section.Location, list);
+    }
+
+    /// <summary>The output with small backoffs so retries do not slow the tests.</summary>
+    public static CloudWatchOutput Output(ConfigSection section, string hostName = "aggregator-host")
+    {
+        var context = new OutputContext { InstanceName = "cloudwatch_logs.0", HostName = hostName, LoggerFactory = NullLoggerFactory.Instance };
+        var settings = CloudWatchOutputFactory.ReadSettings(section, NullLogger.Instance) with
+        {
+            BackoffBase = TimeSpan.FromMilliseconds(5),
+            BackoffCap = TimeSpan.FromMilliseconds(50),
+        };
+        var client = CloudWatchLogsClient.Create(settings.Region, settings.Endpoint, Credentials, settings.ExtraUserAgent, settings.MaxConcurrentRequests, logFormat: settings.LogFormat);
+        return new CloudWatchOutput(context.InstanceName, settings, client, context, NullLogger.Instance);
+    }
+
+    /// <summary>msgpack events; each record is <c>{"log": message, ...extra}</c>.</summary>
+    public static EventChunk Chunk(string tag, IReadOnlyList<(long TimestampMs, string Message)> events, string? nodeName = null, IReadOnlyDictionary<string, string>? extra = null)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        var writer = new MessagePackWriter(buffer);
+        foreach (var (ts, message) in events)
+        {
+            var record = new ArrayBufferWriter<byte>();
+            var recordWriter = new MessagePackWriter(record);
+            recordWriter.WriteMapHeader(1 + (extra?.Count ?? 0));
+            recordWriter.Write("log");
+            recordWriter.Write(message);
+            if (extra is not null)
+            {
+                foreach (var (key, value) in extra)
+                {
+                    recordWriter.Write(key);
+                    recordWriter.Write(value);
+                }
+            }
+
+            recordWriter.Flush();
+            EventWriter.WriteEvent(ref writer, EventTime.FromUnixNanoseconds(ts * 1_000_000), record.WrittenSpan);
+        }
+
+        writer.Flush();
+        return new EventChunk(tag, buffer.WrittenSpan.ToArray(), events.Count, nodeName);
+    }
+
+    /// <summary>As the engine does: flush, and on Retry flush the same chunk again (bounded).</summary>
+    public static async Task<(FlushResult Result, int Tries)> FlushUntilDoneAsync(IOutput output, EventChunk chunk, int maxTries = 30)
+    {
+        for (var i = 1; ; i++)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            var result = await output.FlushAsync(chunk, timeout.Token);
+            if (result != FlushResult.Retry || i >= maxTries)
+            {
+                return (result, i);
+            }
+        }
+    }
+
+    /// <summary>
+    /// shared/fixtures beside the checkout (CI), else beside an ancestor of it (a git worktree under wt/).
+    /// </summary>
+    public static string Fixtures
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(Gateway.Aggregator.Tests.EndToEnd.RepositoryPaths.RepositoryRoot).Parent; dir is not null; dir = dir.Parent)
+            {
+                var candidate = Path.Combine(dir.FullName, "shared", "fixtures");
+                if (Directory.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+
+            throw new DirectoryNotFoundException($"shared/fixtures not found beside {Gateway.Aggregator.Tests.EndToEnd.RepositoryPaths.RepositoryRoot} or its parents");
+        }
+    }
+
+    public static long NowMs => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+}
