@@ -1,60 +1,68 @@
 #!/usr/bin/env bash
-# Runs the gateway end to end on this machine: builds and starts the aggregator with scripts/local/aggregator.conf
-# (forward input on 127.0.0.1:24224 -> file output under ./.tmp/out), sends the fixture logs
-# ../shared/fixtures/node/var/log/** to it with a real Fluent forward client (acks on), waits until every record
-# landed, and prints where they are.
+# Runs the gateway end to end on this machine, no AWS account or cluster needed: builds the shipper and the
+# aggregator, copies the fixture node tree (../shared/fixtures/node/var/log) to .tmp/node, and starts both
+# programs on one Fluent Bit classic config (scripts/local/gateway.conf): the shipper tails the copied logs
+# and forwards them with acks to the aggregator, which writes them to files under .tmp/out. It waits until
+# every expected record landed and prints where they are.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 
 fixtures="${GATEWAY_FIXTURES:-$repo_root/../shared/fixtures}/node/var/log"
-config="scripts/local/aggregator.conf"
+config="scripts/local/gateway.conf"
 out_dir=".tmp/out"
+node_root=".tmp/node"
 [ -d "$fixtures" ] || { echo "error: fixture logs not found at $fixtures (set GATEWAY_FIXTURES)" >&2; exit 1; }
 
-echo "==> building the aggregator (Release)"
-dotnet build src/Aggregator/Gateway.Aggregator.csproj -c Release -nologo -v quiet -clp:NoSummary -o .tmp/bin/aggregator
+echo "==> building the aggregator and the shipper (Release)"
+dotnet build src/Aggregator/Gateway.Aggregator.csproj -c Release -nologo -v quiet -clp:ErrorsOnly -o .tmp/bin/aggregator
+dotnet build src/Shipper/Gateway.Shipper.csproj -c Release -nologo -v quiet -clp:ErrorsOnly -o .tmp/bin/shipper
 
-if [ ! -d tests/clients/node_modules/@fluent-org/logger ]; then
-  echo "==> npm ci (tests/clients)"
-  (cd tests/clients && npm ci --no-audit --no-fund --loglevel=error)
-fi
+rm -rf "$out_dir" .tmp/storage "$node_root"
+mkdir -p "$out_dir" "$node_root/var"
+cp -r "$fixtures" "$node_root/var/log"
+chmod -R u+w "$node_root"
 
-rm -rf "$out_dir" .tmp/storage
-mkdir -p "$out_dir"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
 
-echo "==> starting the aggregator: -c $config"
-dotnet .tmp/bin/aggregator/Gateway.Aggregator.dll -c "$config" >.tmp/aggregator.log 2>&1 &
-aggregator_pid=$!
-trap 'kill -TERM "$aggregator_pid" 2>/dev/null || true; wait "$aggregator_pid" 2>/dev/null || true' EXIT
+wait_ready() { # name url pid log
+  for _ in $(seq 1 120); do
+    if curl -fsS "$2" >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$3" 2>/dev/null; then echo "error: the $1 exited; its log:" >&2; cat "$4" >&2; exit 1; fi
+    sleep 0.5
+  done
+  echo "error: the $1 is not ready after 60 s; its log:" >&2; cat "$4" >&2; exit 1
+}
 
-# Ready = the engine finished replaying its storage and the forward port accepts connections.
-for _ in $(seq 1 60); do
-  if curl -fsS http://127.0.0.1:2020/readyz >/dev/null 2>&1; then break; fi
-  if ! kill -0 "$aggregator_pid" 2>/dev/null; then
-    echo "error: the aggregator exited; its log:" >&2; cat .tmp/aggregator.log >&2; exit 1
-  fi
-  sleep 0.5
-done
-curl -fsS http://127.0.0.1:2020/readyz >/dev/null || { echo "error: aggregator not ready after 30 s" >&2; cat .tmp/aggregator.log >&2; exit 1; }
+echo "==> starting the aggregator: -c $config (forward on 127.0.0.1:24224, HTTP on :2020)"
+HTTP_PORT=2020 dotnet .tmp/bin/aggregator/Gateway.Aggregator.dll -c "$config" >.tmp/aggregator.log 2>&1 &
+pids+=($!)
+wait_ready aggregator http://127.0.0.1:2020/readyz "${pids[0]}" .tmp/aggregator.log
 
-mapfile -t files < <(find "$fixtures" -type f | sort)
-echo "==> sending ${#files[@]} fixture files from $fixtures"
-sent="$(node scripts/local/send-fixtures.js 127.0.0.1 24224 "${files[@]}")"
-echo "    $sent records acknowledged"
+echo "==> starting the shipper: -c $config --aggregator 127.0.0.1:24224 (node root $node_root, HTTP on :2021)"
+HTTP_PORT=2021 GATEWAY_PATH_ROOT="$node_root" NODE_NAME=local-node \
+  dotnet .tmp/bin/shipper/Gateway.Shipper.dll -c "$config" --aggregator 127.0.0.1:24224 >.tmp/shipper.log 2>&1 &
+pids+=($!)
+wait_ready shipper http://127.0.0.1:2021/healthz "${pids[1]}" .tmp/shipper.log
 
-# Acked means stored in the buffer; the file output flushes every second, so wait for the lines to appear.
+# 10 container records (aws-node's three CRI partial lines join into one), 2 dmesg, 5 syslog lines.
+expected=17
 landed=0
-for _ in $(seq 1 60); do
-  landed="$(cat "$out_dir"/* 2>/dev/null | wc -l)"
-  [ "$landed" -ge "$sent" ] && break
+for _ in $(seq 1 120); do
+  landed="$( (cat "$out_dir"/* 2>/dev/null || true) | wc -l)"
+  [ "$landed" -ge "$expected" ] && break
   sleep 0.5
 done
 
-echo "==> $landed of $sent records landed in $repo_root/$out_dir:"
+echo "==> $landed of $expected records landed in $repo_root/$out_dir:"
 for f in "$out_dir"/*; do
   printf '    %s (%s lines)\n' "$f" "$(wc -l <"$f")"
 done
-echo "    aggregator log: .tmp/aggregator.log; metrics: curl http://127.0.0.1:2020/metrics"
-[ "$landed" -ge "$sent" ] || { echo "error: records missing from the output" >&2; exit 1; }
+echo "    logs: .tmp/aggregator.log .tmp/shipper.log; metrics: http://127.0.0.1:2020/metrics (aggregator), :2021/metrics (shipper)"
+[ "$landed" -ge "$expected" ] || { echo "error: records missing from the output" >&2; exit 1; }

@@ -52,7 +52,8 @@ public interface IFilter
 /// <summary>
 /// Where inputs hand their chunks. The returned task completes only when the chunk is stored per the buffer's
 /// durability setting (so an input may acknowledge its sender), and waits while the buffer is full
-/// (backpressure): inputs stop reading instead of dropping.
+/// (backpressure): inputs stop reading instead of dropping. The chunk's bytes are only lent until the returned
+/// task completes (inputs return pooled buffers then): a sink that keeps them must copy.
 /// </summary>
 public interface IChunkSink
 {

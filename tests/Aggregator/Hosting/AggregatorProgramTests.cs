@@ -101,7 +101,9 @@ public sealed class AggregatorProgramTests : IDisposable
     [Fact]
     public async Task Dry_run_accepts_the_local_run_config()
     {
-        var path = Path.Combine(Gateway.Aggregator.Tests.EndToEnd.RepositoryPaths.RepositoryRoot, "scripts", "local", "aggregator.conf");
+        // scripts/run-local.sh gives each program its own HTTP port through this variable.
+        Environment.SetEnvironmentVariable("HTTP_PORT", "2020");
+        var path = Path.Combine(Gateway.Aggregator.Tests.EndToEnd.RepositoryPaths.RepositoryRoot, "scripts", "local", "gateway.conf");
         var (exit, _, stderr) = await RunAsync("-c", path, "--dry-run");
         Assert.True(exit == 0, stderr);
     }
