@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Gateway.Aggregator.Engine;
 using Gateway.Aggregator.Filters;
 using Gateway.Aggregator.Inputs.Forward;
+using Gateway.Aggregator.Inputs.Grpc;
 using Gateway.Aggregator.Outputs;
 using Gateway.Engine.Config;
 using Gateway.Engine.Parsers;
@@ -22,6 +23,9 @@ internal sealed class AggregatorHostSettings
 
     /// <summary>The forward inputs to serve (from <see cref="PipelinePlan"/>).</summary>
     public IReadOnlyList<ForwardInputPlan> ForwardInputs { get; init; } = [];
+
+    /// <summary>The gateway_grpc inputs to serve (from <see cref="PipelinePlan"/>).</summary>
+    public IReadOnlyList<GrpcInputPlan> GrpcInputs { get; init; } = [];
 
     /// <summary><c>-q</c>: only warnings and errors on the console, whatever <c>Log_Level</c> says.</summary>
     public bool Quiet { get; init; }
@@ -69,6 +73,11 @@ internal static class AggregatorApplication
         builder.Services.AddSingleton(sp => CreateEngine(settings, sp));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<AggregatorEngine>());
 
+        if (settings.GrpcInputs.Count > 0)
+        {
+            AddGrpcServices(builder.Services, settings.GrpcInputs);
+        }
+
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -78,15 +87,20 @@ internal static class AggregatorApplication
             }
 
             AddForwardInputs(kestrel, settings.ForwardInputs);
+            AddGrpcInputs(kestrel, settings.GrpcInputs);
         });
 
-        if (!service.HttpServer && settings.ForwardInputs.Count == 0)
+        if (!service.HttpServer && settings.ForwardInputs.Count == 0 && settings.GrpcInputs.Count == 0)
         {
             builder.Services.AddSingleton<IServer, NoListenerServer>();
         }
 
         var app = builder.Build();
         MapHttpEndpoints(app);
+        if (settings.GrpcInputs.Count > 0)
+        {
+            app.MapGrpcService<IngestService>();
+        }
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Aggregator");
         var readiness = app.Services.GetRequiredService<ReadinessRegistry>();
@@ -190,10 +204,44 @@ internal static class AggregatorApplication
         }
     }
 
+    /// <summary>gRPC with a receive limit that lets the input's own Buffer_Max_Size check answer first.</summary>
+    public static void AddGrpcServices(IServiceCollection services, IReadOnlyList<GrpcInputPlan> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var largest = 0;
+        foreach (var input in inputs)
+        {
+            largest = Math.Max(largest, input.Options.MaxBatchBytes);
+        }
+
+        // Framing (batch id, tag, node name) on top of the events; a bigger message is ResourceExhausted anyway.
+        services.AddGrpc(options => options.MaxReceiveMessageSize = largest + (1024 * 1024));
+    }
+
+    private static void AddGrpcInputs(KestrelServerOptions kestrel, IReadOnlyList<GrpcInputPlan> inputs)
+    {
+        if (inputs.Count == 0)
+        {
+            return;
+        }
+
+        var services = kestrel.ApplicationServices;
+        var engine = services.GetRequiredService<AggregatorEngine>();
+        var meters = services.GetRequiredService<IMeterFactory>();
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Aggregator.Inputs.Grpc");
+        foreach (var input in inputs)
+        {
+            // Like forward: each input's own sink, so its storage.type and Mem_Buf_Limit apply.
+            var binding = new GrpcIngestBinding(input.Options, engine.CreateInputSink(input.Section), new GrpcInputMetrics(meters, input.Options.Name));
+            kestrel.ListenGatewayGrpc(binding);
+            GrpcInputLog.Listening(logger, input.Options.Name, input.Options.Listen, input.Options.Port);
+        }
+    }
+
     private static void LogStarted(WebApplication app, AggregatorHostSettings settings, ILogger logger)
     {
         var service = settings.Service;
-        if (!service.HttpServer && settings.ForwardInputs.Count == 0)
+        if (!service.HttpServer && settings.ForwardInputs.Count == 0 && settings.GrpcInputs.Count == 0)
         {
             HostLog.NothingListens(logger);
         }

@@ -55,6 +55,7 @@ internal static class AggregatorProgram
             Config = config,
             Service = service,
             ForwardInputs = plan.ForwardInputs,
+            GrpcInputs = plan.GrpcInputs,
             Quiet = options.Quiet,
             OtlpEndpoint = Environment.GetEnvironmentVariable(AggregatorTelemetry.OtlpEndpointVariable),
             Version = ProgramEntry.VersionText(),

@@ -1,5 +1,6 @@
 using Gateway.Aggregator.Buffer;
 using Gateway.Aggregator.Inputs.Forward;
+using Gateway.Aggregator.Inputs.Grpc;
 using Gateway.Aggregator.Outputs;
 using Gateway.Engine.Config;
 using Gateway.Engine.Pipeline;
@@ -9,6 +10,9 @@ namespace Gateway.Aggregator.Hosting;
 
 /// <summary>One <c>[INPUT] Name forward</c> with its parsed options.</summary>
 internal sealed record ForwardInputPlan(ConfigSection Section, ForwardInputOptions Options);
+
+/// <summary>One <c>[INPUT] Name gateway_grpc</c> with its parsed options.</summary>
+internal sealed record GrpcInputPlan(ConfigSection Section, GrpcInputOptions Options);
 
 /// <summary>
 /// What the aggregator will run, checked before anything starts: the inputs it can serve (forward), each
@@ -24,6 +28,8 @@ internal sealed class PipelinePlan
     }
 
     public IReadOnlyList<ForwardInputPlan> ForwardInputs { get; }
+
+    public IReadOnlyList<GrpcInputPlan> GrpcInputs { get; private init; } = [];
 
     /// <summary>The node inputs and node-local filters of a whole-system config, which the shipper runs.</summary>
     public IReadOnlyList<ConfigSection> NodeSections { get; }
@@ -54,6 +60,7 @@ internal sealed class PipelinePlan
         ArgumentNullException.ThrowIfNull(filterSupported);
         var forwardInputs = new List<ForwardInputPlan>();
         var nodeSections = new List<ConfigSection>();
+        var grpcInputs = new List<GrpcInputPlan>();
         foreach (var input in config.OfKind(SectionKind.Input))
         {
             var name = input.PluginName;
@@ -70,11 +77,26 @@ internal sealed class PipelinePlan
                 continue;
             }
 
+            if (string.Equals(name.Trim(), GrpcInputOptions.PluginName, StringComparison.OrdinalIgnoreCase))
+            {
+                if (GrpcInputOptions.TryFromSection(input, out var grpcOptions, out var grpcDiagnostics))
+                {
+                    grpcInputs.Add(new GrpcInputPlan(input, grpcOptions!));
+                }
+
+                foreach (var diagnostic in grpcDiagnostics)
+                {
+                    diagnostics.Add(diagnostic);
+                }
+
+                continue;
+            }
+
             if (!string.Equals(name.Trim(), "forward", StringComparison.OrdinalIgnoreCase))
             {
                 var at = input.Find("Name")!.Location;
                 diagnostics.Add(new ConfigDiagnostic(at, DiagnosticSeverity.Error,
-                    $"input plugin '{name}' does not run in the aggregator (it accepts 'forward'); node inputs such as tail belong in the shipper's config"));
+                    $"input plugin '{name}' does not run in the aggregator (it accepts 'forward' and 'gateway_grpc'); node inputs such as tail belong in the shipper's config"));
                 continue;
             }
 
@@ -123,7 +145,7 @@ internal sealed class PipelinePlan
             ProbeOutputs(config, diagnostics, outputFactory);
         }
 
-        return new PipelinePlan(forwardInputs, nodeSections);
+        return new PipelinePlan(forwardInputs, nodeSections) { GrpcInputs = grpcInputs };
     }
 
     /// <summary>Fluent Bit's instance names: the Alias, else <c>plugin.N</c> counting instances of that plugin.</summary>

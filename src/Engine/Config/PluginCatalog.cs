@@ -61,6 +61,7 @@ public sealed class PluginCatalog
     public static readonly IReadOnlyList<(PluginKind Kind, string Name)> SupportedByDefault =
     [
         (PluginKind.Input, "forward"),
+        (PluginKind.Input, "gateway_grpc"),
         (PluginKind.Input, "tail"),
         (PluginKind.Input, "systemd"),
         (PluginKind.Filter, "aws"),
@@ -139,6 +140,7 @@ public sealed class PluginCatalog
             "Listen", "Port", "Unix_Path", "Unix_Perm", "Tag_Prefix", "Shared_Key", "Self_Hostname",
             "Security.Users", "Empty_Shared_Key", "tls", "tls.*", "net.*",
         ]);
+        Add(PluginKind.Input, "gateway_grpc", ["Listen", "Port", "Tag_Prefix"]);
         Add(PluginKind.Input, "tail",
         [
             "Path", "Path_Key", "Exclude_Path", "Offset_Key", "Read_from_Head", "Refresh_Interval", "Rotate_Wait",

@@ -20,10 +20,12 @@ public enum ForwardMode
 /// One decoded Forward message: the tag, its events as concatenated msgpack <c>[time, record]</c> /
 /// <c>[[time, metadata], record]</c> entries (the layout of <c>Gateway.Engine.Records.EventChunk</c>), and the
 /// options the server acts on. <see cref="Events"/> is memory the message owns, so it may outlive the socket
-/// buffer it was read from (the buffer keeps chunks until they are flushed).
+/// buffer it was read from — until <see cref="ReturnEvents"/> when the decoder rented it from the array pool.
 /// </summary>
 public sealed class ForwardMessage
 {
+    private byte[]? _pooledEvents;
+
     public ForwardMessage(ForwardMode mode, string tag, ReadOnlyMemory<byte> events, int eventCount, ForwardMessageOptions options)
     {
         Mode = mode;
@@ -31,6 +33,25 @@ public sealed class ForwardMessage
         Events = events;
         EventCount = eventCount;
         Options = options;
+    }
+
+    internal ForwardMessage(ForwardMode mode, string tag, byte[] pooledEvents, int length, int eventCount, ForwardMessageOptions options)
+        : this(mode, tag, pooledEvents.AsMemory(0, length), eventCount, options)
+    {
+        _pooledEvents = pooledEvents;
+    }
+
+    /// <summary>
+    /// Gives the event bytes back to <see cref="System.Buffers.ArrayPool{T}.Shared"/> when the decoder rented
+    /// them (<c>pooledEvents: true</c>); a no-op otherwise. <see cref="Events"/> must not be used afterwards.
+    /// </summary>
+    public void ReturnEvents()
+    {
+        if (_pooledEvents is { } array)
+        {
+            _pooledEvents = null;
+            System.Buffers.ArrayPool<byte>.Shared.Return(array);
+        }
     }
 
     public ForwardMode Mode { get; }

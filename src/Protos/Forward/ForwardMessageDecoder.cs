@@ -28,11 +28,20 @@ public sealed class ForwardMessageDecoder
 {
     private readonly ForwardDecoderLimits _limits;
     private readonly MessagePackFrameScanner _scanner;
+    private readonly bool _pooledEvents;
 
-    public ForwardMessageDecoder(ForwardDecoderLimits? limits = null)
+    /// <param name="limits">Size and depth limits; the defaults are Fluent Bit's.</param>
+    /// <param name="pooledEvents">
+    /// Rent the event bytes of (uncompressed) Forward and PackedForward messages from
+    /// <see cref="ArrayPool{T}.Shared"/> instead of allocating them; the caller then hands each message back with
+    /// <see cref="ForwardMessage.ReturnEvents"/> once it no longer needs the bytes. A server that stores each
+    /// message before reading the next saves a large-object allocation per message this way.
+    /// </param>
+    public ForwardMessageDecoder(ForwardDecoderLimits? limits = null, bool pooledEvents = false)
     {
         _limits = limits ?? new ForwardDecoderLimits();
         _scanner = new MessagePackFrameScanner(_limits.MaxMessageBytes, _limits.MaxDepth);
+        _pooledEvents = pooledEvents;
     }
 
     public ForwardDecoderLimits Limits => _limits;
@@ -179,8 +188,7 @@ public sealed class ForwardMessageDecoder
         }
 
         // The array's elements, without the array header, are already the concatenated-entries layout.
-        var events = frame.Slice(entriesStart, entriesEnd - entriesStart).ToArray();
-        return Finish(ForwardMode.Forward, tag, events, count, options, out message);
+        return FinishCopy(ForwardMode.Forward, tag, frame.Slice(entriesStart, entriesEnd - entriesStart), count, options, out message);
     }
 
     private ForwardProtocolError? DecodePacked(ref MessagePackReader reader, string tag, int elements, out ForwardMessage? message)
@@ -204,6 +212,21 @@ public sealed class ForwardMessageDecoder
         var mode = ForwardMode.PackedForward;
         switch (options.Compressed)
         {
+            case null or "text" when _pooledEvents:
+                // Kept exactly as received: one copy out of the socket buffer (into a pooled array), no re-encoding.
+                var length = checked((int)payload.Length);
+                var rented = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+                payload.CopyTo(rented);
+                var pooledError = ForwardEventValidator.ValidatePacked(rented.AsMemory(0, length), _limits.MaxDepth, out var pooledCount);
+                var result = pooledError is not null
+                    ? new ForwardProtocolError(ForwardErrorKind.InvalidEvent, pooledError)
+                    : Finish(mode, tag, rented, length, pooledCount, options, out message);
+                if (result is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(rented);
+                }
+
+                return result;
             case null or "text":
                 // Kept exactly as received: one copy out of the socket buffer, no re-encoding.
                 events = payload.ToArray();
@@ -240,6 +263,39 @@ public sealed class ForwardMessageDecoder
 
         message = new ForwardMessage(mode, tag, events, count, options);
         return null;
+    }
+
+    /// <summary>As <see cref="Finish(ForwardMode, string, byte[], int, ForwardMessageOptions, out ForwardMessage?)"/> for a pooled array; on error the caller returns it.</summary>
+    private static ForwardProtocolError? Finish(ForwardMode mode, string tag, byte[] pooled, int length, int count, ForwardMessageOptions options, out ForwardMessage? message)
+    {
+        message = null;
+        if (options.Size is { } size && size != count)
+        {
+            return new ForwardProtocolError(ForwardErrorKind.SizeMismatch, $"option size is {size} but the message has {count} events");
+        }
+
+        message = new ForwardMessage(mode, tag, pooled, length, count, options);
+        return null;
+    }
+
+    /// <summary>Copies already-validated events out of the frame: into a pooled array when so configured.</summary>
+    private ForwardProtocolError? FinishCopy(ForwardMode mode, string tag, ReadOnlySequence<byte> events, int count, ForwardMessageOptions options, out ForwardMessage? message)
+    {
+        if (!_pooledEvents)
+        {
+            return Finish(mode, tag, events.ToArray(), count, options, out message);
+        }
+
+        var length = checked((int)events.Length);
+        var rented = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        events.CopyTo(rented);
+        var error = Finish(mode, tag, rented, length, count, options, out message);
+        if (error is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        return error;
     }
 
     private static ForwardProtocolError? ReadOptions(ref MessagePackReader reader, bool present, out ForwardMessageOptions options)

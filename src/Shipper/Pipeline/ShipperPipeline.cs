@@ -7,6 +7,7 @@ using Gateway.Shipper.Filters.Aws;
 using Gateway.Shipper.Hosting;
 using Gateway.Shipper.Inputs.Systemd;
 using Gateway.Shipper.Inputs.Tail;
+using Gateway.Shipper.Outputs.Grpc;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Shipper.Pipeline;
@@ -29,6 +30,7 @@ internal sealed class ShipperPipeline : IAsyncDisposable
     private readonly List<AwsFilter> _awsFilters = [];
     private readonly ILogger _logger;
     private ForwardClient? _client;
+    private GrpcIngestClient? _grpcClient;
     private ChunkForwarder? _forwarder;
     private ShipperHttpServer? _http;
 
@@ -136,6 +138,31 @@ internal sealed class ShipperPipeline : IAsyncDisposable
             }
         }
 
+        if (context.Aggregators.Count == 0 && plan.ForwardOutput is null && plan.GrpcOutput is { } grpcSection)
+        {
+            // The gRPC link: chosen by an [OUTPUT] Name gateway_grpc section when nothing selects forward.
+            var grpcOptions = GrpcOutputOptions.FromSection(grpcSection, diagnostics);
+            if (grpcOptions is null)
+            {
+                return pipeline;
+            }
+
+            grpcOptions = grpcOptions with { MaxInFlightBatches = MaxInFlightChunks };
+            ShipperLog.Runs(logger, pipeline.NodeName, ShipperPlan.Describe(plan.Inputs), ShipperPlan.Describe(plan.Filters));
+            ShipperLog.LeftToAggregator(logger, ShipperPlan.Describe(plan.LeftToAggregator));
+            ShipperLog.ForwardingTo(logger, grpcOptions.Address.ToString(), $"[OUTPUT] gateway_grpc at {grpcSection.Location}");
+            var grpcClient = new GrpcIngestClient(grpcOptions, pipeline.NodeName, factory.CreateLogger("Gateway.Shipper.Grpc"));
+            pipeline._grpcClient = grpcClient;
+            pipeline._forwarder = new ChunkForwarder(
+                grpcClient.SendAsync,
+                new NodeFilterChain(filters, logger),
+                logger,
+                senders: MaxInFlightChunks,
+                queueCapacity: MaxInFlightChunks);
+            pipeline._http = ShipperHttpServer.FromConfig(document, factory.CreateLogger("Gateway.Shipper.Http"), diagnostics);
+            return pipeline;
+        }
+
         var forward = ForwardOptions(context, plan, pipeline.NodeName, diagnostics, logger);
         if (forward is null)
         {
@@ -213,6 +240,11 @@ internal sealed class ShipperPipeline : IAsyncDisposable
         if (_http is not null)
         {
             await _http.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (_grpcClient is not null)
+        {
+            await _grpcClient.DisposeAsync().ConfigureAwait(false);
         }
 
         if (_client is not null)
@@ -312,7 +344,7 @@ internal sealed class ShipperPipeline : IAsyncDisposable
             diagnostics.Add(new ConfigDiagnostic(
                 new ConfigLocation(context.Config.MainFile, 1),
                 DiagnosticSeverity.Error,
-                "the shipper has nowhere to send: pass --aggregator host:port or add an [OUTPUT] Name forward section"));
+                "the shipper has nowhere to send: pass --aggregator host:port or add an [OUTPUT] Name forward (or gateway_grpc) section"));
             return null;
         }
 

@@ -20,11 +20,13 @@ internal sealed class ShipperPlan
         IReadOnlyList<ConfigSection> inputs,
         IReadOnlyList<ConfigSection> filters,
         ConfigSection? forwardOutput,
+        ConfigSection? grpcOutput,
         IReadOnlyList<ConfigSection> leftToAggregator)
     {
         Inputs = inputs;
         Filters = filters;
         ForwardOutput = forwardOutput;
+        GrpcOutput = grpcOutput;
         LeftToAggregator = leftToAggregator;
     }
 
@@ -34,6 +36,9 @@ internal sealed class ShipperPlan
 
     /// <summary>The first <c>[OUTPUT] Name forward</c>: the classic two-tier link when no <c>--aggregator</c> is given.</summary>
     public ConfigSection? ForwardOutput { get; }
+
+    /// <summary>The first <c>[OUTPUT] Name gateway_grpc</c>: the gRPC link, used when there is no forward output and no <c>--aggregator</c>.</summary>
+    public ConfigSection? GrpcOutput { get; }
 
     /// <summary>Sections the shipper does not run (for the start-up log).</summary>
     public IReadOnlyList<ConfigSection> LeftToAggregator { get; }
@@ -50,6 +55,7 @@ internal sealed class ShipperPlan
         var filters = new List<ConfigSection>();
         var left = new List<ConfigSection>();
         ConfigSection? forward = null;
+        ConfigSection? grpc = null;
         foreach (var section in document.Sections)
         {
             var plugin = section.PluginName?.Trim().ToLowerInvariant();
@@ -71,6 +77,9 @@ internal sealed class ShipperPlan
                 case SectionKind.Output when plugin == "forward" && forward is null:
                     forward = section;
                     break;
+                case SectionKind.Output when plugin == "gateway_grpc" && grpc is null:
+                    grpc = section;
+                    break;
                 case SectionKind.Filter:
                 case SectionKind.Output:
                     left.Add(section);
@@ -80,7 +89,7 @@ internal sealed class ShipperPlan
             }
         }
 
-        return new ShipperPlan(inputs, filters, forward, left);
+        return new ShipperPlan(inputs, filters, forward, grpc, left);
     }
 
     /// <summary>"tail (file:line), aws (file:line)" for logs.</summary>

@@ -178,6 +178,25 @@ public sealed class ForwardMessageDecoderTests
     }
 
     [Fact]
+    public void Pooled_events_hold_the_same_bytes_and_a_refused_message_keeps_nothing_rented()
+    {
+        var entries = Concat(Event(1, "x"), V2Event(2, "y"));
+        var bytes = Packed("pool", entries, chunk: "p", size: 2);
+        var decoder = new ForwardMessageDecoder(pooledEvents: true);
+        Assert.Equal(ForwardDecodeStatus.Message, decoder.TryDecode(Segments.Split(bytes, 5), out var message, out _, out var consumed));
+        Assert.Equal(bytes.Length, consumed);
+        Assert.Equal(entries, message!.Events.ToArray());
+        Assert.Equal(2, message.EventCount);
+        message.ReturnEvents();
+        message.ReturnEvents(); // a second call is harmless
+
+        var mismatch = Packed("pool", entries, size: 3);
+        Assert.Equal(ForwardDecodeStatus.Error, decoder.TryDecode(new ReadOnlySequence<byte>(mismatch), out var refused, out var error, out _));
+        Assert.Null(refused);
+        Assert.Equal(ForwardErrorKind.SizeMismatch, error!.Kind);
+    }
+
+    [Fact]
     public void Multi_segment_sequences_decode_like_contiguous_ones()
     {
         var bytes = Packed("seg", Concat(Event(1, "x"), V2Event(2, "y")), chunk: "s", size: 2);

@@ -83,7 +83,9 @@ public sealed class ForwardConnectionHandler : ConnectionHandler
             _output = connection.Transport.Output;
             _peer = peer;
             _stopping = handler._stopping;
-            _decoder = new ForwardMessageDecoder(handler._options.DecoderLimits);
+            // Pooled: each message is stored (AppendAsync copies what it keeps) before the next is decoded, so
+            // the event bytes go back to the pool right after; no large-object allocation per message.
+            _decoder = new ForwardMessageDecoder(handler._options.DecoderLimits, pooledEvents: true);
         }
 
         private ForwardInputOptions Options => _handler._options;
@@ -229,7 +231,18 @@ public sealed class ForwardConnectionHandler : ConnectionHandler
                 }
 
                 offset += consumed;
-                if (!await DeliverAsync(message!, consumed).ConfigureAwait(false))
+                bool delivered;
+                try
+                {
+                    delivered = await DeliverAsync(message!, consumed).ConfigureAwait(false);
+                }
+                finally
+                {
+                    // The sink is done with the bytes once AppendAsync completed (stored, or failed).
+                    message!.ReturnEvents();
+                }
+
+                if (!delivered)
                 {
                     return -1;
                 }

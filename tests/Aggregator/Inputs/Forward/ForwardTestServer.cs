@@ -38,7 +38,8 @@ internal sealed class CollectingChunkSink : IChunkSink
         await _gate.Task.WaitAsync(cancellationToken);
         if (KeepChunks)
         {
-            _chunks.Enqueue(chunk);
+            // The handler lends the event bytes only until AppendAsync completes (they are pooled): keep a copy.
+            _chunks.Enqueue(chunk.WithEvents(chunk.Events.ToArray(), chunk.EventCount));
         }
 
         Interlocked.Add(ref EventsStored, chunk.EventCount);

@@ -1,0 +1,33 @@
+using System.Diagnostics.Metrics;
+
+namespace Gateway.Aggregator.Inputs.Grpc;
+
+/// <summary>The gateway_grpc input's instruments on the <c>Gateway</c> meter, tagged with the input's name.</summary>
+internal sealed class GrpcInputMetrics
+{
+    private readonly KeyValuePair<string, object?> _input;
+    private readonly Counter<long> _recordsIn;
+    private readonly Counter<long> _bytesIn;
+    private readonly Counter<long> _batchesAcked;
+    private readonly Counter<long> _batchesRejected;
+
+    public GrpcInputMetrics(IMeterFactory meterFactory, string inputName)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        var meter = meterFactory.Create("Gateway");
+        _input = new KeyValuePair<string, object?>("input", inputName);
+        _recordsIn = meter.CreateCounter<long>("gateway.grpc.records_in", "{record}", "Events received and stored by gateway_grpc inputs");
+        _bytesIn = meter.CreateCounter<long>("gateway.grpc.bytes_in", "By", "Event bytes (msgpack) received by gateway_grpc inputs");
+        _batchesAcked = meter.CreateCounter<long>("gateway.grpc.batches_acked", "{batch}", "Batches stored and acknowledged");
+        _batchesRejected = meter.CreateCounter<long>("gateway.grpc.batches_rejected", "{batch}", "Batches refused (invalid or too large)");
+    }
+
+    public void Stored(int records, int bytes)
+    {
+        _recordsIn.Add(records, _input);
+        _bytesIn.Add(bytes, _input);
+        _batchesAcked.Add(1, _input);
+    }
+
+    public void Rejected() => _batchesRejected.Add(1, _input);
+}
