@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Gateway.Engine.Buffers;
 using MessagePack;
 
 namespace Gateway.Engine.Parsers;

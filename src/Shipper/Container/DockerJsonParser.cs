@@ -4,7 +4,7 @@ using MessagePack;
 using IRecordParser = Gateway.Engine.Parsers.IRecordParser;
 using ParserFormat = Gateway.Engine.Parsers.ParserFormat;
 using ParserRegistry = Gateway.Engine.Parsers.ParserRegistry;
-using PooledBufferWriter = Gateway.Engine.Parsers.PooledBufferWriter;
+using Gateway.Engine.Buffers;
 
 namespace Gateway.Shipper.Container;
 

@@ -1,5 +1,5 @@
+using Gateway.Engine.Buffers;
 using Gateway.Shipper.Inputs.Tail;
-using PooledBufferWriter = Gateway.Engine.Parsers.PooledBufferWriter;
 
 namespace Gateway.Shipper.Container;
 

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
+using Gateway.Engine.Buffers;
 using Gateway.Engine.Config;
 using Gateway.Engine.Records;
 using Microsoft.Extensions.Logging;
@@ -60,7 +61,7 @@ public sealed class SystemdInput : IAsyncDisposable
     private readonly JournalCursorStore? _store;
     private readonly JournalCursorTracker _tracker;
     private readonly JournalEntryEncoder _encoder;
-    private readonly JournalBatchBuffer _batch = new();
+    private readonly PooledBufferWriter _batch = new(64 * 1024);
     private readonly List<SystemdChunk> _ready = new();
     private readonly SemaphoreSlim _roomFreed = new(0, 1);
     private readonly string _tag;
