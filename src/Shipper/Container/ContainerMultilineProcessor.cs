@@ -1,4 +1,5 @@
 using Gateway.Engine.Buffers;
+using Gateway.Engine.Parsers;
 using Gateway.Engine.Records;
 using Gateway.Shipper.Inputs.Tail;
 

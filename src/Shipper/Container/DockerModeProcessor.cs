@@ -1,4 +1,5 @@
 using Gateway.Engine.Buffers;
+using Gateway.Engine.Parsers;
 using Gateway.Shipper.Inputs.Tail;
 
 namespace Gateway.Shipper.Container;

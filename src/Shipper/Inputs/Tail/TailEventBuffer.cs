@@ -1,5 +1,6 @@
 using System.Text;
 using Gateway.Engine.Buffers;
+using Gateway.Engine.Parsers;
 using Gateway.Engine.Records;
 using Gateway.Shipper.Container;
 using MessagePack;
