@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics.Metrics;
 using Gateway.Aggregator.Buffer;
 using Gateway.Aggregator.Routing;
+using Gateway.Engine.Buffers;
 using Gateway.Engine.Config;
 using Gateway.Engine.Pipeline;
 using Gateway.Engine.Records;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Gateway.Engine.Buffers;
 using Gateway.Engine.Config;
 using Gateway.Engine.Json;
 using Gateway.Engine.RecordAccessor;
@@ -18,10 +19,10 @@ namespace Gateway.Aggregator.Filters;
 internal sealed class ModifyFilter : RecordFilter
 {
     [ThreadStatic]
-    private static PooledByteBufferWriter? t_first;
+    private static PooledBufferWriter? t_first;
 
     [ThreadStatic]
-    private static PooledByteBufferWriter? t_second;
+    private static PooledBufferWriter? t_second;
 
     private readonly ModifyCondition[] _conditions;
     private readonly ModifyRule[] _rules;
@@ -73,9 +74,9 @@ internal sealed class ModifyFilter : RecordFilter
             }
         }
 
-        var first = t_first ??= new PooledByteBufferWriter(16 * 1024);
-        var second = t_second ??= new PooledByteBufferWriter(16 * 1024);
-        PooledByteBufferWriter? current = null;
+        var first = t_first ??= new PooledBufferWriter(16 * 1024);
+        var second = t_second ??= new PooledBufferWriter(16 * 1024);
+        PooledBufferWriter? current = null;
         foreach (var rule in _rules)
         {
             var source = current is null ? record : current.WrittenSpan;

@@ -1,7 +1,8 @@
 using System.Buffers;
+using Gateway.Engine.Buffers;
 using Gateway.Engine.Json;
-using Gateway.Engine.RecordAccessor;
 using Gateway.Engine.Pipeline;
+using Gateway.Engine.RecordAccessor;
 using Gateway.Engine.Records;
 
 namespace Gateway.Aggregator.Filters;
@@ -28,7 +29,7 @@ internal enum RecordOutcome
 internal abstract class RecordFilter : IFilter
 {
     [ThreadStatic]
-    private static PooledByteBufferWriter? t_record;
+    private static PooledBufferWriter? t_record;
 
     protected RecordFilter(string name)
     {
@@ -39,7 +40,7 @@ internal abstract class RecordFilter : IFilter
 
     public FilterOutcome Filter(EventChunk chunk, IBufferWriter<byte> output, out int outputEventCount)
     {
-        var scratch = t_record ??= new PooledByteBufferWriter(16 * 1024);
+        var scratch = t_record ??= new PooledBufferWriter(16 * 1024);
         var events = chunk.Events.Span;
         var cursor = new MsgpackCursor(events);
         var copiedUpTo = 0; // bytes of the chunk already accounted for in the output

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Gateway.Engine.Buffers;
 using Gateway.Engine.Json;
 using Gateway.Engine.Pipeline;
 using Gateway.Engine.Records;
@@ -64,7 +65,7 @@ internal sealed class FileOutput : IOutput
     {
         var path = ResolvePath(chunk.Tag);
         var isNewFile = !File.Exists(path);
-        using var buffer = new PooledByteBufferWriter(Math.Max(4096, chunk.ByteLength * 2));
+        using var buffer = new PooledBufferWriter(Math.Max(4096, chunk.ByteLength * 2));
         int records;
         try
         {
@@ -174,7 +175,7 @@ internal sealed class FileOutput : IOutput
         }
     }
 
-    private int Render(EventChunk chunk, PooledByteBufferWriter buffer, bool isNewFile)
+    private int Render(EventChunk chunk, PooledBufferWriter buffer, bool isNewFile)
     {
         if (_settings.Format == FileLineFormat.Msgpack)
         {

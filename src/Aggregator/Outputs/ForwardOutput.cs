@@ -1,7 +1,7 @@
 using System.Buffers;
+using Gateway.Engine.Buffers;
 using Gateway.Engine.Config;
 using Gateway.Engine.Forward;
-using Gateway.Engine.Json;
 using Gateway.Engine.Pipeline;
 using Gateway.Engine.Records;
 using Gateway.Protos.Forward;
@@ -42,7 +42,7 @@ internal sealed class ForwardOutput : IOutput
 
     public async ValueTask<FlushResult> FlushAsync(EventChunk chunk, CancellationToken cancellationToken)
     {
-        PooledByteBufferWriter? rewritten = null;
+        PooledBufferWriter? rewritten = null;
         try
         {
             ReadOnlyMemory<byte> entries;
@@ -80,7 +80,7 @@ internal sealed class ForwardOutput : IOutput
     /// The entries to send: the chunk's bytes when every event already has the wanted layout, else a rewrite
     /// into a pooled buffer (owned by the caller).
     /// </summary>
-    internal (ReadOnlyMemory<byte> Entries, int Count, PooledByteBufferWriter? Owner) PrepareEntries(EventChunk chunk)
+    internal (ReadOnlyMemory<byte> Entries, int Count, PooledBufferWriter? Owner) PrepareEntries(EventChunk chunk)
     {
         var reader = new EventReader(chunk.Events);
         var count = 0;
@@ -96,7 +96,7 @@ internal sealed class ForwardOutput : IOutput
             return (chunk.Events, count, null);
         }
 
-        var output = new PooledByteBufferWriter(chunk.ByteLength + 64);
+        var output = new PooledBufferWriter(chunk.ByteLength + 64);
         var writer = new MessagePackWriter(output);
         reader = new EventReader(chunk.Events);
         while (reader.TryRead(out var view))

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Gateway.Engine.Buffers;
 using Gateway.Engine.Json;
 using Gateway.Engine.Pipeline;
 using Gateway.Engine.Records;
@@ -32,7 +33,7 @@ internal sealed class StdoutOutput : IOutput
     private readonly ILogger _logger;
     private readonly OutputMetrics _metrics;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private readonly PooledByteBufferWriter _buffer = new();
+    private readonly PooledBufferWriter _buffer = new(64 * 1024);
 
     public StdoutOutput(string name, Stream stream, StdoutFormat format, JsonDateFormat dateFormat, string? dateKey, FluentJsonFlags jsonFlags, ILogger logger)
     {

@@ -1,4 +1,5 @@
 using Gateway.Aggregator.Buffer;
+using Gateway.Engine.Buffers;
 using Gateway.Engine.Pipeline;
 using Gateway.Engine.Records;
 using Gateway.Engine.Routing;

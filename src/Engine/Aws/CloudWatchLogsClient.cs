@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Amazon.Runtime;
+using Gateway.Engine.Buffers;
 
 namespace Gateway.Engine.Aws;
 
@@ -169,7 +170,7 @@ internal sealed class CloudWatchLogsClient : ICloudWatchLogsClient
 
     public async Task<PutLogEventsResult> PutLogEventsAsync(string logGroupName, string logStreamName, ReadOnlyMemory<byte> encodedEventsArray, CancellationToken cancellationToken)
     {
-        var writer = new Json.PooledByteBufferWriter(encodedEventsArray.Length + 512);
+        var writer = new PooledBufferWriter(encodedEventsArray.Length + 512);
         try
         {
             using (var json = new Utf8JsonWriter(writer))

@@ -1,4 +1,4 @@
-using Gateway.Engine.Json;
+using Gateway.Engine.Buffers;
 using Gateway.Engine.Records;
 using Gateway.Protos.Forward;
 
@@ -11,10 +11,10 @@ namespace Gateway.Engine.Forward;
 /// </summary>
 internal sealed class PendingChunk
 {
-    private readonly PooledByteBufferWriter _message;
+    private readonly PooledBufferWriter _message;
     private int _references = 1;
 
-    private PendingChunk(string id, PooledByteBufferWriter message, long sequence)
+    private PendingChunk(string id, PooledBufferWriter message, long sequence)
     {
         Id = id;
         _message = message;
@@ -40,7 +40,7 @@ internal sealed class PendingChunk
     public static PendingChunk Encode(EventChunk chunk, ForwardClientOptions options, long sequence)
     {
         var id = options.RequireAck ? ForwardMessageWriter.NewChunkId() : string.Empty;
-        var message = new PooledByteBufferWriter(chunk.ByteLength + chunk.Tag.Length + 128);
+        var message = new PooledBufferWriter(chunk.ByteLength + chunk.Tag.Length + 128);
         ForwardMessageWriter.WritePackedForward(
             message,
             chunk.Tag,

@@ -1,4 +1,5 @@
 using System.Text;
+using Gateway.Engine.Buffers;
 
 namespace Gateway.Engine.Parsers;
 

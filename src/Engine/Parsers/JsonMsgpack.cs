@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Text.Json;
+using Gateway.Engine.Buffers;
 using MessagePack;
 
 namespace Gateway.Engine.Parsers;
@@ -7,6 +9,8 @@ namespace Gateway.Engine.Parsers;
 /// JSON text to msgpack, as Fluent Bit's <c>flb_pack_json</c> does it: key order kept, integers as ints (unsigned
 /// when they do not fit a signed 64-bit), numbers with a fraction or exponent as float64, strings unescaped.
 /// Works straight from UTF-8 bytes with <see cref="Utf8JsonReader"/>, so nothing is decoded to .NET strings.
+/// The container (docker/CRI) parsers in the shipper use the member-level helpers (<see cref="TryScanObject"/>,
+/// <see cref="TryFindString"/>, <see cref="WriteMembers"/>) to rewrite one member without a second pass.
 /// </summary>
 internal static class JsonMsgpack
 {
@@ -43,8 +47,12 @@ internal static class JsonMsgpack
         }
     }
 
-    /// <summary>Writes the value at the reader's current token (and everything nested in it).</summary>
-    public static void WriteValue(ref Utf8JsonReader reader, ref MessagePackWriter writer, ParserScratch scratch)
+    /// <summary>
+    /// Writes the value at the reader's current token (and everything nested in it). A number out of float64 range
+    /// (e.g. <c>1e400</c>) becomes NaN, or its text as a str when <paramref name="outOfRangeNumberAsText"/> is set
+    /// (the container parsers keep the text rather than lose the value).
+    /// </summary>
+    public static void WriteValue(ref Utf8JsonReader reader, ref MessagePackWriter writer, ParserScratch scratch, bool outOfRangeNumberAsText = false)
     {
         switch (reader.TokenType)
         {
@@ -54,7 +62,7 @@ internal static class JsonMsgpack
                 {
                     WriteString(ref reader, ref writer, scratch);
                     reader.Read();
-                    WriteValue(ref reader, ref writer, scratch);
+                    WriteValue(ref reader, ref writer, scratch, outOfRangeNumberAsText);
                 }
 
                 break;
@@ -62,7 +70,7 @@ internal static class JsonMsgpack
                 writer.WriteArrayHeader(CountChildren(reader));
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
-                    WriteValue(ref reader, ref writer, scratch);
+                    WriteValue(ref reader, ref writer, scratch, outOfRangeNumberAsText);
                 }
 
                 break;
@@ -70,7 +78,7 @@ internal static class JsonMsgpack
                 WriteString(ref reader, ref writer, scratch);
                 break;
             case JsonTokenType.Number:
-                WriteNumber(ref reader, ref writer);
+                WriteNumber(ref reader, ref writer, outOfRangeNumberAsText);
                 break;
             case JsonTokenType.True:
                 writer.Write(true);
@@ -81,6 +89,125 @@ internal static class JsonMsgpack
             default:
                 writer.WriteNil();
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="json"/> is exactly one JSON object and counts its members. Lines that do not
+    /// start with '{' are rejected without running the reader, so CRI lines tried against the docker parser are cheap.
+    /// </summary>
+    public static bool TryScanObject(ReadOnlySpan<byte> json, out int memberCount)
+    {
+        memberCount = 0;
+        var trimmed = TrimWhitespace(json);
+        if (trimmed.IsEmpty || trimmed[0] != '{' || trimmed[^1] != '}')
+        {
+            return false;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(trimmed, new JsonReaderOptions { AllowMultipleValues = false });
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == 0)
+                {
+                    return !reader.Read();
+                }
+
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1)
+                {
+                    memberCount++;
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            return false;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Finds the top-level string member <paramref name="key"/>: its unescaped value is written to
+    /// <paramref name="unescaped"/>; <paramref name="rawStart"/>/<paramref name="rawLength"/> locate its escaped
+    /// text between the quotes in <paramref name="json"/>. The object must have been validated.
+    /// </summary>
+    public static bool TryFindString(ReadOnlySpan<byte> json, ReadOnlySpan<byte> key, IBufferWriter<byte> unescaped, out int rawStart, out int rawLength)
+    {
+        rawStart = 0;
+        rawLength = 0;
+        var reader = new Utf8JsonReader(TrimWhitespace(json));
+        var offset = json.Length - TrimStart(json).Length;
+        reader.Read();
+        while (reader.Read())
+        {
+            if (reader.TokenType != JsonTokenType.PropertyName || reader.CurrentDepth != 1)
+            {
+                continue;
+            }
+
+            var matches = reader.ValueTextEquals(key);
+            reader.Read();
+            if (!matches)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            if (reader.TokenType != JsonTokenType.String)
+            {
+                return false;
+            }
+
+            rawStart = offset + (int)reader.TokenStartIndex + 1;
+            rawLength = reader.ValueSpan.Length;
+            var span = unescaped.GetSpan(Math.Max(rawLength, 1));
+            var length = reader.ValueIsEscaped ? reader.CopyString(span) : CopyRaw(reader.ValueSpan, span);
+            unescaped.Advance(length);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Writes the members of a validated JSON object as msgpack key/value pairs (the caller writes the map header).
+    /// When <paramref name="replaceKey"/> is set, that top-level member's value is written as the string
+    /// <paramref name="replaceValue"/> instead (used to put a joined multiline <c>log</c> back in the first line's record).
+    /// </summary>
+    public static void WriteMembers(ReadOnlySpan<byte> json, ref MessagePackWriter writer, ReadOnlySpan<byte> replaceKey = default, ReadOnlySpan<byte> replaceValue = default)
+    {
+        var scratch = ParserScratch.Current;
+        var reader = new Utf8JsonReader(TrimWhitespace(json));
+        reader.Read();
+        while (reader.Read() && reader.CurrentDepth >= 1)
+        {
+            if (reader.TokenType != JsonTokenType.PropertyName)
+            {
+                continue;
+            }
+
+            var replace = !replaceKey.IsEmpty && reader.ValueTextEquals(replaceKey);
+            WriteString(ref reader, ref writer, scratch);
+            reader.Read();
+            if (replace)
+            {
+                reader.Skip();
+                writer.WriteString(replaceValue);
+            }
+            else
+            {
+                WriteValue(ref reader, ref writer, scratch, outOfRangeNumberAsText: true);
+            }
         }
     }
 
@@ -104,7 +231,7 @@ internal static class JsonMsgpack
         return buffer.AsSpan(0, length);
     }
 
-    private static void WriteNumber(ref Utf8JsonReader reader, ref MessagePackWriter writer)
+    private static void WriteNumber(ref Utf8JsonReader reader, ref MessagePackWriter writer, bool outOfRangeAsText)
     {
         var raw = reader.ValueSpan;
         if (raw.IndexOfAny((byte)'.', (byte)'e', (byte)'E') < 0)
@@ -122,7 +249,18 @@ internal static class JsonMsgpack
             }
         }
 
-        writer.Write(reader.TryGetDouble(out var number) ? number : double.NaN);
+        if (reader.TryGetDouble(out var number))
+        {
+            writer.Write(number);
+        }
+        else if (outOfRangeAsText)
+        {
+            writer.WriteString(raw);
+        }
+        else
+        {
+            writer.Write(double.NaN);
+        }
     }
 
     /// <summary>Counts the members or items of the object/array the reader is on, using a copy of the reader.</summary>
@@ -150,6 +288,36 @@ internal static class JsonMsgpack
         }
 
         return count;
+    }
+
+    private static int CopyRaw(ReadOnlySpan<byte> source, Span<byte> destination)
+    {
+        source.CopyTo(destination);
+        return source.Length;
+    }
+
+    // JSON whitespace a container runtime leaves around a line (the newline is already cut off).
+    private static ReadOnlySpan<byte> TrimStart(ReadOnlySpan<byte> s)
+    {
+        var i = 0;
+        while (i < s.Length && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+        {
+            i++;
+        }
+
+        return s[i..];
+    }
+
+    private static ReadOnlySpan<byte> TrimWhitespace(ReadOnlySpan<byte> s)
+    {
+        s = TrimStart(s);
+        var end = s.Length;
+        while (end > 0 && (s[end - 1] == ' ' || s[end - 1] == '\t' || s[end - 1] == '\r'))
+        {
+            end--;
+        }
+
+        return s[..end];
     }
 }
 

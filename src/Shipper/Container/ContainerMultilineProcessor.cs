@@ -1,6 +1,7 @@
+using Gateway.Engine.Buffers;
+using Gateway.Engine.Parsers;
 using Gateway.Engine.Records;
 using Gateway.Shipper.Inputs.Tail;
-using PooledBufferWriter = Gateway.Engine.Parsers.PooledBufferWriter;
 
 namespace Gateway.Shipper.Container;
 

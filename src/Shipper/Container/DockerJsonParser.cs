@@ -1,10 +1,8 @@
 using System.Buffers;
+using Gateway.Engine.Buffers;
+using Gateway.Engine.Parsers;
 using Gateway.Engine.Records;
 using MessagePack;
-using IRecordParser = Gateway.Engine.Parsers.IRecordParser;
-using ParserFormat = Gateway.Engine.Parsers.ParserFormat;
-using ParserRegistry = Gateway.Engine.Parsers.ParserRegistry;
-using PooledBufferWriter = Gateway.Engine.Parsers.PooledBufferWriter;
 
 namespace Gateway.Shipper.Container;
 

@@ -1,5 +1,6 @@
+using Gateway.Engine.Buffers;
+using Gateway.Engine.Parsers;
 using Gateway.Shipper.Inputs.Tail;
-using PooledBufferWriter = Gateway.Engine.Parsers.PooledBufferWriter;
 
 namespace Gateway.Shipper.Container;
 

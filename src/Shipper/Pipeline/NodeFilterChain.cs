@@ -1,4 +1,4 @@
-using Gateway.Engine.Json;
+using Gateway.Engine.Buffers;
 using Gateway.Engine.Pipeline;
 using Gateway.Engine.Records;
 using Gateway.Engine.Routing;
@@ -28,7 +28,7 @@ internal sealed class NodeFilterChain
     /// The chunk after the matching filters. When a filter rewrote it, <paramref name="owner"/> holds the new bytes
     /// and must be disposed once the chunk has been sent; otherwise it is null and the input's chunk is returned.
     /// </summary>
-    public EventChunk Apply(EventChunk chunk, out PooledByteBufferWriter? owner)
+    public EventChunk Apply(EventChunk chunk, out PooledBufferWriter? owner)
     {
         owner = null;
         var current = chunk;
@@ -40,7 +40,7 @@ internal sealed class NodeFilterChain
                 continue;
             }
 
-            var writer = new PooledByteBufferWriter(current.ByteLength + 256);
+            var writer = new PooledBufferWriter(current.ByteLength + 256);
             FilterOutcome outcome;
             int count;
             try

@@ -3,6 +3,7 @@ using Gateway.Aggregator.Filters;
 using Gateway.Engine.Config;
 using Gateway.Engine.Pipeline;
 using Gateway.Engine.Records;
+using Gateway.Tests.Shared;
 using MessagePack;
 
 namespace Gateway.Aggregator.Tests.Filters;

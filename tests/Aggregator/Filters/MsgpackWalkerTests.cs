@@ -2,6 +2,7 @@ using System.Buffers;
 using Gateway.Aggregator.Filters;
 using Gateway.Engine.Json;
 using Gateway.Engine.RecordAccessor;
+using Gateway.Tests.Shared;
 
 namespace Gateway.Aggregator.Tests.Filters;
 

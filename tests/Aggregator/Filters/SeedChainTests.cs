@@ -4,6 +4,7 @@ using Gateway.Aggregator.Routing;
 using Gateway.Engine.Pipeline;
 using Gateway.Engine.Records;
 using Gateway.Engine.Routing;
+using Gateway.Tests.Shared;
 using MessagePack;
 using Microsoft.Extensions.Logging.Abstractions;
 using static Gateway.Aggregator.Tests.Filters.FilterHarness;

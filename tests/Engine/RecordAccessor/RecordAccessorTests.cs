@@ -1,5 +1,6 @@
 using Gateway.Engine.Json;
 using Gateway.Engine.RecordAccessor;
+using Gateway.Tests.Shared;
 using Accessor = Gateway.Engine.RecordAccessor.RecordAccessor;
 
 namespace Gateway.Engine.Tests.RecordAccessor;

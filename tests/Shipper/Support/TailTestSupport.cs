@@ -3,6 +3,8 @@ using System.Text.Json;
 using Gateway.Engine.Config;
 using Gateway.Engine.Records;
 using Gateway.Shipper.Inputs.Tail;
+using Gateway.Shipper.Pipeline;
+using Gateway.Shipper.State;
 using MessagePack;
 
 namespace Gateway.Shipper.Tests.Support;
@@ -195,7 +197,7 @@ internal sealed class TailHarness : IAsyncDisposable
     private readonly Task _consume;
     private readonly object _gate = new();
     private readonly List<DecodedEvent> _events = new();
-    private readonly List<TailChunk> _unacked = new();
+    private readonly List<InputChunk<TailCommitToken>> _unacked = new();
 
     public TailHarness(TailInput input, bool acknowledge = true)
     {
@@ -277,10 +279,10 @@ internal sealed class TailHarness : IAsyncDisposable
 
     public void AcknowledgeHeld()
     {
-        List<TailChunk> held;
+        List<InputChunk<TailCommitToken>> held;
         lock (_gate)
         {
-            held = new List<TailChunk>(_unacked);
+            held = new List<InputChunk<TailCommitToken>>(_unacked);
             _unacked.Clear();
         }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Gateway.Engine.Buffers;
 using Gateway.Shipper.Inputs.Systemd;
 using Gateway.Shipper.Tests.Fakes;
 
@@ -68,7 +69,7 @@ public sealed class JournalEntryEncoderTests
     public void Bad_lines_are_rejected_without_leaving_bytes(string line)
     {
         using var encoder = new JournalEntryEncoder(new SystemdInputOptions(), TimeProvider.System);
-        using var buffer = new JournalBatchBuffer();
+        using var buffer = new PooledBufferWriter(64 * 1024);
         EncodeInto(encoder, buffer, Line);
         var good = buffer.WrittenCount;
 
@@ -82,7 +83,7 @@ public sealed class JournalEntryEncoderTests
     public void Steady_state_encoding_does_not_allocate_per_entry()
     {
         using var encoder = new JournalEntryEncoder(new SystemdInputOptions { StripUnderscores = true, Lowercase = true }, TimeProvider.System);
-        using var buffer = new JournalBatchBuffer(8 * 1024 * 1024);
+        using var buffer = new PooledBufferWriter(8 * 1024 * 1024);
         var line = Encoding.UTF8.GetBytes(Line);
         Assert.True(encoder.TryEncode(line, buffer, out _)); // warm up
         buffer.Reset();
@@ -98,7 +99,7 @@ public sealed class JournalEntryEncoderTests
         Assert.Equal(10_000, MsgpackRecords.Decode(buffer.WrittenSpan.ToArray()).Count);
     }
 
-    private static void EncodeInto(JournalEntryEncoder encoder, JournalBatchBuffer buffer, string line)
+    private static void EncodeInto(JournalEntryEncoder encoder, PooledBufferWriter buffer, string line)
     {
         Assert.True(encoder.TryEncode(Encoding.UTF8.GetBytes(line), buffer, out var error), error);
     }
@@ -106,7 +107,7 @@ public sealed class JournalEntryEncoderTests
     private static (DecodedRecord Event, JournalEntryEncoder Encoder) EncodeOne(string line, SystemdInputOptions options)
     {
         var encoder = new JournalEntryEncoder(options, TimeProvider.System);
-        using var buffer = new JournalBatchBuffer();
+        using var buffer = new PooledBufferWriter(64 * 1024);
         EncodeInto(encoder, buffer, line);
         return (Assert.Single(MsgpackRecords.Decode(buffer.WrittenSpan.ToArray())), encoder);
     }

@@ -1,5 +1,6 @@
 using Gateway.Engine.Config;
 using Gateway.Shipper.Inputs.Systemd;
+using Gateway.Shipper.Pipeline;
 
 namespace Gateway.Shipper.Tests.Systemd;
 
@@ -38,7 +39,7 @@ public sealed class SystemdProcessTests : IDisposable
         using var stop = new CancellationTokenSource();
         var run = Task.Run(() => input.RunAsync(stop.Token));
 
-        var chunks = new List<SystemdChunk>();
+        var chunks = new List<InputChunk<JournalCursorToken>>();
         while (chunks.Count < 3)
         {
             chunks.Add(await input.Chunks.ReadAsync().AsTask().WaitAsync(Bound));

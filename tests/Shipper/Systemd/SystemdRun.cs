@@ -1,4 +1,5 @@
 using Gateway.Shipper.Inputs.Systemd;
+using Gateway.Shipper.Pipeline;
 using Gateway.Shipper.Tests.Fakes;
 
 namespace Gateway.Shipper.Tests.Systemd;
@@ -8,7 +9,7 @@ internal sealed class SystemdRun : IAsyncDisposable
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
     private readonly CancellationTokenSource _stop = new();
-    private readonly List<SystemdChunk> _chunks = new();
+    private readonly List<InputChunk<JournalCursorToken>> _chunks = new();
     private readonly bool _autoAck;
     private Task _run = Task.CompletedTask;
     private Task _collect = Task.CompletedTask;
@@ -21,7 +22,7 @@ internal sealed class SystemdRun : IAsyncDisposable
 
     public SystemdInput Input { get; }
 
-    public IReadOnlyList<SystemdChunk> Chunks
+    public IReadOnlyList<InputChunk<JournalCursorToken>> Chunks
     {
         get
         {

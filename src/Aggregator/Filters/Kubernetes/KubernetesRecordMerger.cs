@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Gateway.Engine.Buffers;
 using Gateway.Engine.Parsers;
 using Gateway.Engine.Records;
 using MessagePack;
@@ -15,7 +16,7 @@ namespace Gateway.Aggregator.Filters.Kubernetes;
 internal sealed class KubernetesRecordMerger
 {
     [ThreadStatic]
-    private static Gateway.Engine.Parsers.PooledBufferWriter? t_parsed;
+    private static PooledBufferWriter? t_parsed;
 
     private readonly KubernetesFilterOptions _options;
     private readonly IRecordParser? _mergeParser;
@@ -119,7 +120,7 @@ internal sealed class KubernetesRecordMerger
         var status = MergeStatus.NotTried;
         var mergedEntries = 0;
         var time = view.Time;
-        var parsed = t_parsed ??= new Gateway.Engine.Parsers.PooledBufferWriter(1024);
+        var parsed = t_parsed ??= new PooledBufferWriter(1024);
         parsed.Reset();
         if (logIndex >= 0)
         {
@@ -214,7 +215,7 @@ internal sealed class KubernetesRecordMerger
         return true;
     }
 
-    private MergeStatus Merge(ReadOnlySpan<byte> log, IRecordParser? annotationParser, Gateway.Engine.Parsers.PooledBufferWriter parsed, ref EventTime time)
+    private MergeStatus Merge(ReadOnlySpan<byte> log, IRecordParser? annotationParser, PooledBufferWriter parsed, ref EventTime time)
     {
         var selected = annotationParser ?? _mergeParser;
         if (selected is not null)

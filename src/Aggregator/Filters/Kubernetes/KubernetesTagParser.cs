@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Gateway.Engine.Buffers;
 using Gateway.Engine.Parsers;
 using MessagePack;
 
@@ -82,7 +83,7 @@ internal sealed class KubernetesTagParser
 
     private KubernetesTagInfo? ParseWithParser(string rest)
     {
-        using var buffer = new Gateway.Engine.Parsers.PooledBufferWriter(256);
+        using var buffer = new PooledBufferWriter(256);
         if (!_regexParser!.TryParse(Encoding.UTF8.GetBytes(rest), buffer, out _))
         {
             return null;

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text;
 using Gateway.Engine.Aws;
+using Gateway.Engine.Buffers;
 using Gateway.Engine.Json;
 using Gateway.Engine.Pipeline;
 using Gateway.Engine.RecordAccessor;
@@ -135,7 +136,7 @@ internal sealed class CloudWatchOutput : IOutput
     {
         // Encoding the first batch is CPU work: yield so the caller starts every stream before any of it runs.
         await Task.Yield();
-        var body = new PooledByteBufferWriter(64 * 1024);
+        var body = new PooledBufferWriter(64 * 1024);
         try
         {
             for (var b = first; b < end; b++)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Text.Json;
+using Gateway.Engine.Buffers;
 using Gateway.Engine.Records;
 using MessagePack;
 
@@ -55,7 +56,7 @@ internal sealed class JournalEntryEncoder : IDisposable
     /// Appends the event for <paramref name="jsonLine"/> to <paramref name="output"/>. On bad input nothing is
     /// appended and <paramref name="error"/> says what was wrong.
     /// </summary>
-    public bool TryEncode(ReadOnlySpan<byte> jsonLine, JournalBatchBuffer output, out string? error)
+    public bool TryEncode(ReadOnlySpan<byte> jsonLine, PooledBufferWriter output, out string? error)
     {
         var start = output.WrittenCount;
         _cursorLength = 0;
@@ -140,7 +141,7 @@ internal sealed class JournalEntryEncoder : IDisposable
             }
 
             writer.Flush();
-            var written = output.WrittenSpan;
+            var written = output.WrittenSpanForPatching;
             var time = realtimeMicros >= 0
                 ? new EventTime((uint)(realtimeMicros / 1_000_000), (uint)(realtimeMicros % 1_000_000 * 1000))
                 : EventTime.Now(_time);

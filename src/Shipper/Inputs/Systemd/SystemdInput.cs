@@ -4,8 +4,10 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
+using Gateway.Engine.Buffers;
 using Gateway.Engine.Config;
 using Gateway.Engine.Records;
+using Gateway.Shipper.Pipeline;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -38,7 +40,7 @@ public sealed class SystemdInputContext
 /// <summary>
 /// Fluent Bit's <c>systemd</c> input for the node shipper: reads the journal through
 /// <c>journalctl --output=json --follow</c> (with <c>Systemd_Filter</c> matches), packs each entry as Fluent Bit does
-/// (see <see cref="JournalEntryEncoder"/>) and hands out <see cref="SystemdChunk"/>s on <see cref="Chunks"/>, one tag
+/// (see <see cref="JournalEntryEncoder"/>) and hands out <see cref="InputChunk{TToken}"/>s on <see cref="Chunks"/>, one tag
 /// per chunk (<c>*</c> in <c>Tag</c> is the entry's unit). The cursor of a chunk's last entry is its commit token and
 /// reaches <c>DB</c> only when the chunk — and every chunk before it — is acknowledged; a start resumes with
 /// <c>--after-cursor</c> from there, so unacknowledged entries are read again and acknowledged ones are not.
@@ -56,12 +58,13 @@ public sealed class SystemdInput : IAsyncDisposable
     private readonly SystemdInputOptions _options;
     private readonly SystemdInputContext _context;
     private readonly ILogger _logger;
-    private readonly Channel<SystemdChunk> _chunks;
+    private readonly Channel<InputChunk<JournalCursorToken>> _chunks;
     private readonly JournalCursorStore? _store;
     private readonly JournalCursorTracker _tracker;
+    private readonly ChunkAcknowledgement _acknowledgement;
     private readonly JournalEntryEncoder _encoder;
-    private readonly JournalBatchBuffer _batch = new();
-    private readonly List<SystemdChunk> _ready = new();
+    private readonly PooledBufferWriter _batch = new(64 * 1024);
+    private readonly List<InputChunk<JournalCursorToken>> _ready = new();
     private readonly SemaphoreSlim _roomFreed = new(0, 1);
     private readonly string _tag;
     private readonly bool _dynamicTag;
@@ -93,10 +96,11 @@ public sealed class SystemdInput : IAsyncDisposable
         _tracker = new JournalCursorTracker(_store);
         _encoder = new JournalEntryEncoder(options, _context.Time);
         _tracker.Acknowledged += OnAcknowledged;
+        _acknowledgement = new ChunkAcknowledgement(_tracker, Stats);
         _tag = options.Tag ?? _context.Name;
         _dynamicTag = _tag.Contains('*', StringComparison.Ordinal);
         _batchTag = _tag;
-        _chunks = Channel.CreateBounded<SystemdChunk>(new BoundedChannelOptions(Math.Max(1, _context.ChunkQueueCapacity))
+        _chunks = Channel.CreateBounded<InputChunk<JournalCursorToken>>(new BoundedChannelOptions(Math.Max(1, _context.ChunkQueueCapacity))
         {
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait,
@@ -104,7 +108,7 @@ public sealed class SystemdInput : IAsyncDisposable
     }
 
     /// <summary>Chunks in journal order. Acknowledge each once the aggregator has it.</summary>
-    public ChannelReader<SystemdChunk> Chunks => _chunks.Reader;
+    public ChannelReader<InputChunk<JournalCursorToken>> Chunks => _chunks.Reader;
 
     public SystemdInputStats Stats { get; }
 
@@ -471,7 +475,7 @@ public sealed class SystemdInput : IAsyncDisposable
             ? Encoding.UTF8.GetString(_batchCursor, 0, _batchCursorLength)
             : _lastEmittedCursor ?? _tracker.CommittedCursor ?? string.Empty;
         var token = _tracker.Register(cursor, events.Length);
-        _ready.Add(new SystemdChunk(chunk, token, _tracker, Stats));
+        _ready.Add(new InputChunk<JournalCursorToken>(chunk, token, _acknowledgement));
         if (cursor.Length > 0)
         {
             _lastEmittedCursor = cursor;
@@ -512,5 +516,15 @@ public sealed class SystemdInput : IAsyncDisposable
         }
 
         return string.Concat(tag.AsSpan(0, star), Encoding.UTF8.GetString(unit), tag.AsSpan(star + 1));
+    }
+
+    /// <summary>An acknowledged chunk moves the journal cursor and counts as delivered.</summary>
+    private sealed class ChunkAcknowledgement(JournalCursorTracker tracker, SystemdInputStats stats) : IInputChunkAcknowledgement<JournalCursorToken>
+    {
+        public void OnAcknowledged(JournalCursorToken token, EventChunk chunk)
+        {
+            tracker.Acknowledge(token);
+            stats.OnAcknowledged(chunk);
+        }
     }
 }

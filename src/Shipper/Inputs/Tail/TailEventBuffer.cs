@@ -1,8 +1,9 @@
 using System.Text;
+using Gateway.Engine.Buffers;
+using Gateway.Engine.Parsers;
 using Gateway.Engine.Records;
 using Gateway.Shipper.Container;
 using MessagePack;
-using PooledBufferWriter = Gateway.Engine.Parsers.PooledBufferWriter;
 
 namespace Gateway.Shipper.Inputs.Tail;
 

@@ -3,6 +3,7 @@ using Gateway.Engine.Config;
 using Gateway.Engine.Parsers;
 using Gateway.Engine.Records;
 using Gateway.Shipper.Container;
+using Gateway.Shipper.Pipeline;
 using Gateway.Shipper.State;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -33,8 +34,8 @@ public sealed class TailInputContext
 /// <summary>
 /// Fluent Bit's <c>tail</c> input for the node shipper: follows the files matching <c>Path</c>, turns lines into
 /// records (raw, <c>Parser</c>, <c>Docker_Mode</c> or <c>multiline.parser docker, cri</c>) and hands out
-/// <see cref="TailChunk"/>s on <see cref="Chunks"/>. A file's offset is committed to <c>DB</c> only when the chunks
-/// covering it are acknowledged (<see cref="TailChunk.Acknowledge"/>), so after a crash or restart unacknowledged
+/// <see cref="InputChunk{TToken}"/>s on <see cref="Chunks"/>. A file's offset is committed to <c>DB</c> only when the chunks
+/// covering it are acknowledged (<see cref="InputChunk{TToken}.Acknowledge"/>), so after a crash or restart unacknowledged
 /// lines are read again and acknowledged ones are not. Rotation by rename, copytruncate and deletion are followed
 /// without losing or repeating lines (except what copytruncate itself destroys).
 /// </summary>
@@ -51,7 +52,7 @@ public sealed class TailInput : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly IRecordParser? _parser;
     private readonly TailPathMapper _paths;
-    private readonly Channel<TailChunk> _chunks;
+    private readonly Channel<InputChunk<TailCommitToken>> _chunks;
     private readonly List<TailFile> _files = new();
     private readonly HashSet<FileIdentity> _tracked = new();
     private readonly Dictionary<FileIdentity, long> _released = new();
@@ -59,6 +60,7 @@ public sealed class TailInput : IAsyncDisposable
     private readonly List<FileSystemWatcher> _watchers = new();
     private readonly TailOffsetStore? _store;
     private readonly TailCommitTracker _tracker;
+    private readonly ChunkAcknowledgement _acknowledgement;
     private readonly int _chunkThreshold;
     private bool _rescanRequested;
     private bool _paused;
@@ -87,7 +89,8 @@ public sealed class TailInput : IAsyncDisposable
 
         _tracker = new TailCommitTracker(_store);
         _tracker.Acknowledged += Wake;
-        _chunks = Channel.CreateBounded<TailChunk>(new BoundedChannelOptions(Math.Max(1, _context.ChunkQueueCapacity))
+        _acknowledgement = new ChunkAcknowledgement(_tracker, Stats);
+        _chunks = Channel.CreateBounded<InputChunk<TailCommitToken>>(new BoundedChannelOptions(Math.Max(1, _context.ChunkQueueCapacity))
         {
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait,
@@ -98,7 +101,7 @@ public sealed class TailInput : IAsyncDisposable
     }
 
     /// <summary>Chunks in production order per file. Acknowledge each once the aggregator has it.</summary>
-    public ChannelReader<TailChunk> Chunks => _chunks.Reader;
+    public ChannelReader<InputChunk<TailCommitToken>> Chunks => _chunks.Reader;
 
     public TailInputStats Stats { get; }
 
@@ -676,7 +679,7 @@ public sealed class TailInput : IAsyncDisposable
             var token = _tracker.Register(file.Identity, file.LogicalPath, safeOffset, events.Length);
             file.LastRegisteredOffset = safeOffset;
             Stats.OnChunk(chunk);
-            await _chunks.Writer.WriteAsync(new TailChunk(chunk, token, _tracker, Stats), cancellationToken).ConfigureAwait(false);
+            await _chunks.Writer.WriteAsync(new InputChunk<TailCommitToken>(chunk, token, _acknowledgement), cancellationToken).ConfigureAwait(false);
         }
         else if (safeOffset != file.LastRegisteredOffset)
         {
@@ -712,5 +715,15 @@ public sealed class TailInput : IAsyncDisposable
         }
 
         return false;
+    }
+
+    /// <summary>An acknowledged chunk lets its file's offset be committed and counts as delivered.</summary>
+    private sealed class ChunkAcknowledgement(TailCommitTracker tracker, TailInputStats stats) : IInputChunkAcknowledgement<TailCommitToken>
+    {
+        public void OnAcknowledged(TailCommitToken token, EventChunk chunk)
+        {
+            tracker.Acknowledge(token);
+            stats.OnAcknowledged(chunk);
+        }
     }
 }

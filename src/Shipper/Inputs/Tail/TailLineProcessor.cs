@@ -1,7 +1,7 @@
 using System.Text;
 using Gateway.Engine.Records;
 using IRecordParser = Gateway.Engine.Parsers.IRecordParser;
-using PooledBufferWriter = Gateway.Engine.Parsers.PooledBufferWriter;
+using Gateway.Engine.Buffers;
 
 namespace Gateway.Shipper.Inputs.Tail;
 

@@ -4,11 +4,12 @@ using System.Text.Json;
 using Gateway.Engine.Json;
 using MessagePack;
 
-namespace Gateway.Engine.Tests.RecordAccessor;
+namespace Gateway.Tests.Shared;
 
 /// <summary>
 /// Test records written as JSON and packed like Fluent Bit's flb_pack_json: key order and repeated keys kept,
-/// whole numbers as integers, others as doubles.
+/// whole numbers as integers, others as doubles. Linked into the Engine and Aggregator test projects (see their
+/// csproj) so both check records against the same packing.
 /// </summary>
 internal static class JsonMsgpack
 {

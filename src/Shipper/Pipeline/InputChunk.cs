@@ -1,0 +1,48 @@
+using Gateway.Engine.Records;
+
+namespace Gateway.Shipper.Pipeline;
+
+/// <summary>
+/// What an input (tail, systemd) hands downstream: an <see cref="EventChunk"/> (one tag, msgpack
+/// <c>[EventTime, {record}]</c> events) and the input's <typeparamref name="TToken"/> saying which source position it
+/// covers (a file's bytes, a journal cursor). Call <see cref="Acknowledge"/> only once the aggregator acknowledged
+/// the chunk: that is what lets the position move in the DB. A chunk never acknowledged is read again after a restart.
+/// </summary>
+public sealed class InputChunk<TToken>
+{
+    private readonly IInputChunkAcknowledgement<TToken> _acknowledgement;
+    private int _acknowledged;
+
+    internal InputChunk(EventChunk chunk, TToken token, IInputChunkAcknowledgement<TToken> acknowledgement)
+    {
+        Chunk = chunk;
+        Token = token;
+        _acknowledgement = acknowledgement;
+    }
+
+    /// <summary>The events; the memory belongs to this chunk and stays valid for as long as it is referenced.</summary>
+    public EventChunk Chunk { get; }
+
+    public TToken Token { get; }
+
+    public bool IsAcknowledged => Volatile.Read(ref _acknowledged) != 0;
+
+    /// <summary>Marks the chunk delivered; idempotent and thread-safe, in any order across chunks.</summary>
+    public void Acknowledge()
+    {
+        if (Interlocked.Exchange(ref _acknowledged, 1) != 0)
+        {
+            return;
+        }
+
+        _acknowledgement.OnAcknowledged(Token, Chunk);
+    }
+
+    public override string ToString() => $"{Chunk} {Token}";
+}
+
+/// <summary>What an input does when one of its chunks is acknowledged (commit the position, count it): once per chunk.</summary>
+internal interface IInputChunkAcknowledgement<in TToken>
+{
+    void OnAcknowledged(TToken token, EventChunk chunk);
+}
