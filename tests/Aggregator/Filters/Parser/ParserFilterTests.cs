@@ -126,6 +126,25 @@ public sealed class ParserFilterTests
         Assert.Equal(Time, view.Time);
     }
 
+    [Fact]
+    public void Parsed_time_replaces_only_the_time_of_a_metadata_event()
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        var writer = new MessagePack.MessagePackWriter(buffer);
+        var metadata = Gateway.Tests.Shared.JsonMsgpack.FromJson("""{"otlp":"x"}""");
+        EventWriter.WriteEventV2(ref writer, Time, metadata, Gateway.Tests.Shared.JsonMsgpack.FromJson("""{"log":"{\"ts\":\"2021-03-04T05:06:07+0000\",\"a\":1}"}"""));
+        writer.Flush();
+        var chunk = new EventChunk("t", buffer.WrittenMemory.ToArray(), 1);
+
+        var filter = ParserFilter(("Key_Name", "log"), ("Parser", "json_time"));
+        var reader = new EventReader(Run(chunk, filter).Events);
+        Assert.True(reader.TryRead(out var view));
+        Assert.Equal(EventTime.FromDateTimeOffset(new DateTimeOffset(2021, 3, 4, 5, 6, 7, TimeSpan.Zero)), view.Time);
+        Assert.Equal(metadata, view.Metadata.ToArray());
+        // Time_Keep is off, so the parser drops the time key, as Fluent Bit does.
+        Assert.Equal("""{"a":1}""", Gateway.Tests.Shared.JsonMsgpack.ToJson(view.Record.Span));
+    }
+
     [Theory]
     [InlineData("Parser", "missing", "filters.conf:4", "unknown parser 'missing'")]
     [InlineData("Preserve_Key", "maybe", "filters.conf:5", "expected On or Off")]
