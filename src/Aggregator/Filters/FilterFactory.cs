@@ -13,7 +13,7 @@ namespace Gateway.Aggregator.Filters;
 /// </summary>
 internal static class FilterFactory
 {
-    public static IReadOnlyList<string> SupportedPlugins { get; } = ["grep", "modify", "nest", "record_modifier", "kubernetes"];
+    public static IReadOnlyList<string> SupportedPlugins { get; } = ["grep", "modify", "nest", "record_modifier", "kubernetes", "parser"];
 
     /// <summary>
     /// For <c>AggregatorEngine.FromConfig</c>'s filter factory: builds the filters this folder implements and
@@ -24,7 +24,8 @@ internal static class FilterFactory
 
     /// <summary>Plugins only the <see cref="FilterServices"/> overloads can build.</summary>
     public static bool NeedsServices(string? pluginName) =>
-        string.Equals(pluginName?.Trim(), "kubernetes", StringComparison.OrdinalIgnoreCase);
+        string.Equals(pluginName?.Trim(), "kubernetes", StringComparison.OrdinalIgnoreCase) ||
+        string.Equals(pluginName?.Trim(), "parser", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>As <see cref="CreateIfSupported(ConfigSection)"/>, with what filters that parse or log need
     /// (<c>kubernetes</c>: the config's parsers, a logger factory, the clock).</summary>
@@ -58,6 +59,7 @@ internal static class FilterFactory
             "kubernetes" => services is null
                 ? throw new ConfigException(section.Location, "the kubernetes filter needs the configured parsers and a logger factory (FilterServices)")
                 : KubernetesFilter.Create(section, services.Parsers, services.LoggerFactory, services.TimeProvider, name),
+            "parser" => Parser.ParserFilter.Create(section, services?.Parsers ?? throw new ConfigException(section.Location, "the parser filter needs the configured parsers (FilterServices)"), name),
             _ => throw new ConfigException(
                 section.Find("Name")?.Location ?? section.Location,
                 $"filter plugin '{section.PluginName}' is not supported here (supported: {string.Join(", ", SupportedPlugins)})"),

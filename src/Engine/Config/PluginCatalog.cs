@@ -70,6 +70,7 @@ public sealed class PluginCatalog
         (PluginKind.Filter, "nest"),
         (PluginKind.Filter, "record_modifier"),
         (PluginKind.Filter, "kubernetes"),
+        (PluginKind.Filter, "parser"),
         (PluginKind.Output, "stdout"),
         (PluginKind.Output, "file"),
         (PluginKind.Output, "null"),
