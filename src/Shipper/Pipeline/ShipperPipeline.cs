@@ -376,6 +376,7 @@ internal sealed class ShipperPipeline : IAsyncDisposable
         return new ForwardClientOptions
         {
             Endpoints = client.Endpoints,
+            Balance = client.Balance, // Upstream file => round-robin, as Fluent Bit
             Name = "shipper",
             RequireAck = true,
             Compression = client.Compression,
