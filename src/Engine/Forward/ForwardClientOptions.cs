@@ -98,7 +98,10 @@ public sealed class ForwardClientOptions
         Endpoints = [endpoint],
         Balance = ForwardBalance.Failover,
         GiveBackPendingOnDisconnect = true,
-        Name = Name,
+
+        // Per-endpoint metric tag: the balancing client counts the shared window under Name itself, so the lanes
+        // must not add to the same in-flight series.
+        Name = $"{Name}@{endpoint}",
         RequireAck = RequireAck,
         Compression = Compression,
         AckTimeout = AckTimeout,
