@@ -35,6 +35,11 @@ public sealed class ForwardClient : IAsyncDisposable
     private long _sequence;
     private readonly ReconnectBackoff _backoff;
     private readonly ForwardClientMetrics _metrics;
+
+    // Round-robin: one single-endpoint client ("lane") per endpoint, each with its own connection, acks and
+    // backoff; null in failover mode.
+    private readonly ForwardClient[]? _lanes;
+    private int _nextLane = -1;
     private bool _disposed;
 
     public ForwardClient(ForwardClientOptions options, ILogger logger, TimeProvider? timeProvider = null)
@@ -52,6 +57,32 @@ public sealed class ForwardClient : IAsyncDisposable
         _window = new SemaphoreSlim(options.MaxInFlightChunks, options.MaxInFlightChunks);
         _backoff = new ReconnectBackoff(options.ReconnectBaseDelay, options.ReconnectMaxDelay, _time);
         _metrics = new ForwardClientMetrics(options.Name);
+        if (options.Balance == ForwardBalance.RoundRobin)
+        {
+            _lanes = new ForwardClient[options.Endpoints.Count];
+            for (var i = 0; i < _lanes.Length; i++)
+            {
+                _lanes[i] = new ForwardClient(options.ForSingleEndpoint(options.Endpoints[i]), logger, timeProvider);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether this client is worth trying now: it has a live connection, or its reconnect backoff allows an attempt.
+    /// A round-robin client skips lanes that are not (they are down and backing off).
+    /// </summary>
+    internal bool IsAvailable
+    {
+        get
+        {
+            if (Volatile.Read(ref _connection) is { IsBroken: false })
+            {
+                return true;
+            }
+
+            // Read without the connect lock: a stale answer costs at most one fast-failing attempt or one skip.
+            return _backoff.MayAttempt;
+        }
     }
 
     /// <summary>Chunks written but not yet acknowledged.</summary>
@@ -59,6 +90,17 @@ public sealed class ForwardClient : IAsyncDisposable
     {
         get
         {
+            if (_lanes is not null)
+            {
+                var total = 0;
+                foreach (var lane in _lanes)
+                {
+                    total += lane.PendingCount;
+                }
+
+                return total;
+            }
+
             lock (_stateLock)
             {
                 return _pending.Count;
@@ -67,7 +109,24 @@ public sealed class ForwardClient : IAsyncDisposable
     }
 
     /// <summary>How many connections have been opened so far (including ones whose handshake then failed).</summary>
-    public long ConnectionCount => Interlocked.Read(ref _generation);
+    public long ConnectionCount
+    {
+        get
+        {
+            if (_lanes is null)
+            {
+                return Interlocked.Read(ref _generation);
+            }
+
+            long total = 0;
+            foreach (var lane in _lanes)
+            {
+                total += lane.ConnectionCount;
+            }
+
+            return total;
+        }
+    }
 
     /// <summary>
     /// Sends one chunk (its tag, events and, when set, node name). The events are copied into the message, so the
@@ -79,6 +138,19 @@ public sealed class ForwardClient : IAsyncDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         await _window.WaitAsync(cancellationToken).ConfigureAwait(false);
         _metrics.EnteredWindow();
+        if (_lanes is not null)
+        {
+            try
+            {
+                return await SendRoundRobinAsync(_lanes, chunk, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _metrics.LeftWindow();
+                _window.Release();
+            }
+        }
+
         PendingChunk? pending = null;
         try
         {
@@ -130,8 +202,51 @@ public sealed class ForwardClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Gives the chunk to the next lane in turn that is available; when that lane cannot deliver it (not connected,
+    /// connection lost before the ack, ack timeout) the chunk goes to the following lanes, each tried once. The
+    /// window of this client bounds the chunks in flight over all lanes together.
+    /// </summary>
+    private async Task<ForwardSendResult> SendRoundRobinAsync(ForwardClient[] lanes, EventChunk chunk, CancellationToken cancellationToken)
+    {
+        var start = (int)((uint)Interlocked.Increment(ref _nextLane) % (uint)lanes.Length);
+        ForwardSendResult? last = null;
+
+        // First pass: available lanes only. Second pass: the rest, in case every lane is backing off (a lane that
+        // is still backing off answers Retry at once).
+        for (var pass = 0; pass < 2; pass++)
+        {
+            for (var offset = 0; offset < lanes.Length; offset++)
+            {
+                var lane = lanes[(start + offset) % lanes.Length];
+                if (lane.IsAvailable != (pass == 0))
+                {
+                    continue;
+                }
+
+                var result = await lane.SendAsync(chunk, cancellationToken).ConfigureAwait(false);
+                if (result.Status == ForwardSendStatus.Delivered)
+                {
+                    return result;
+                }
+
+                last = result;
+            }
+        }
+
+        return last ?? ForwardSendResult.Retry("no endpoint available");
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (_lanes is not null)
+        {
+            foreach (var lane in _lanes)
+            {
+                await lane.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
         ForwardConnection? connection;
         PendingChunk[] pending;
         lock (_stateLock)
@@ -488,9 +603,32 @@ public sealed class ForwardClient : IAsyncDisposable
         }
 
         connection.Reader.Dispose();
-        if (PendingCount > 0)
+        if (_options.GiveBackPendingOnDisconnect)
+        {
+            GiveBackWrittenOn(connection);
+        }
+        else if (PendingCount > 0)
         {
             StartReconnectLoop();
+        }
+    }
+
+    /// <summary>Completes (as Retry) the chunks written on a lost connection, so a balancer resends them elsewhere.</summary>
+    private void GiveBackWrittenOn(ForwardConnection connection)
+    {
+        PendingChunk[] lost;
+        lock (_stateLock)
+        {
+            lost = [.. _pending.Values];
+        }
+
+        var reason = $"connection to {connection.Endpoint} lost before the ack";
+        foreach (var chunk in lost)
+        {
+            if (chunk.SentGeneration == connection.Generation)
+            {
+                chunk.Completion.TrySetResult(ForwardSendResult.Retry(reason));
+            }
         }
     }
 

@@ -5,7 +5,26 @@ namespace Gateway.Engine.Forward;
 /// <summary>One forward server to connect to.</summary>
 public sealed record ForwardEndpoint(string Host, int Port)
 {
+    /// <summary>An upstream <c>[NODE]</c>'s own <c>shared_key</c>; null uses the client's.</summary>
+    public string? SharedKey { get; init; }
+
+    /// <summary>An upstream <c>[NODE]</c>'s own <c>tls</c>; null uses the client's.</summary>
+    public bool? Tls { get; init; }
+
     public override string ToString() => $"{Host}:{Port}";
+}
+
+/// <summary>How a client with several endpoints chooses among them.</summary>
+public enum ForwardBalance
+{
+    /// <summary>One connection, to the first endpoint that accepts; the next one only when it fails.</summary>
+    Failover,
+
+    /// <summary>
+    /// One connection per endpoint and chunks spread across them in turn, skipping endpoints that are down — what
+    /// Fluent Bit does for the nodes of an <c>Upstream</c> file.
+    /// </summary>
+    RoundRobin,
 }
 
 /// <summary>Everything a <see cref="ForwardClient"/> needs; names follow Fluent Bit's out_forward options.</summary>
@@ -16,6 +35,16 @@ public sealed class ForwardClientOptions
     /// failure (failover); load-balancing strategies can be added on the same list.
     /// </summary>
     public required IReadOnlyList<ForwardEndpoint> Endpoints { get; init; }
+
+    /// <summary>Failover (default) or round-robin across <see cref="Endpoints"/>.</summary>
+    public ForwardBalance Balance { get; init; }
+
+    /// <summary>
+    /// Set on the per-endpoint clients of a round-robin client: when the connection is lost, the chunks written on
+    /// it are given back at once (as Retry) so the balancer can resend them on another endpoint, instead of waiting
+    /// for this endpoint to come back.
+    /// </summary>
+    internal bool GiveBackPendingOnDisconnect { get; init; }
 
     /// <summary>Name used in logs and metric tags, e.g. the output instance <c>forward.0</c>.</summary>
     public string Name { get; init; } = "forward";
@@ -62,6 +91,33 @@ public sealed class ForwardClientOptions
     public string? Username { get; init; }
 
     public string? Password { get; init; }
+
+    /// <summary>These options for one endpoint alone (its own shared key / TLS when the upstream node sets them).</summary>
+    internal ForwardClientOptions ForSingleEndpoint(ForwardEndpoint endpoint) => new()
+    {
+        Endpoints = [endpoint],
+        Balance = ForwardBalance.Failover,
+        GiveBackPendingOnDisconnect = true,
+
+        // Per-endpoint metric tag: the balancing client counts the shared window under Name itself, so the lanes
+        // must not add to the same in-flight series.
+        Name = $"{Name}@{endpoint}",
+        RequireAck = RequireAck,
+        Compression = Compression,
+        AckTimeout = AckTimeout,
+        ConnectTimeout = ConnectTimeout,
+        MaxInFlightChunks = MaxInFlightChunks,
+        ReconnectBaseDelay = ReconnectBaseDelay,
+        ReconnectMaxDelay = ReconnectMaxDelay,
+        Tls = endpoint.Tls ?? Tls,
+        TlsVerify = TlsVerify,
+        TlsCaFile = TlsCaFile,
+        TlsServerName = TlsServerName,
+        SharedKey = endpoint.SharedKey ?? SharedKey,
+        SelfHostname = SelfHostname,
+        Username = Username,
+        Password = Password,
+    };
 
     /// <summary>Checks ranges; returns a message for the first problem, null when valid.</summary>
     public string? Validate()

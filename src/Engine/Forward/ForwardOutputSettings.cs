@@ -20,7 +20,7 @@ public sealed class ForwardOutputSettings
     ];
 
     // Fluent Bit options we know but do not implement yet: refusing them beats silently ignoring them.
-    private static readonly string[] UnsupportedKeys = ["upstream", "unix_path", "add_option"];
+    private static readonly string[] UnsupportedKeys = ["unix_path", "add_option"];
 
     public required ForwardClientOptions Client { get; init; }
 
@@ -31,7 +31,7 @@ public sealed class ForwardOutputSettings
 
     public bool TimeAsInteger { get; init; }
 
-    /// <summary>Reads the section; relative <c>tls.ca_file</c> paths resolve against <paramref name="baseDirectory"/>.</summary>
+    /// <summary>Reads the section; relative <c>tls.ca_file</c> and <c>Upstream</c> paths resolve against <paramref name="baseDirectory"/>.</summary>
     public static ForwardOutputSettings FromSection(ConfigSection section, string instanceName, string baseDirectory)
     {
         ArgumentNullException.ThrowIfNull(section);
@@ -89,12 +89,28 @@ public sealed class ForwardOutputSettings
 
         // Send_options is accepted for compatibility; the options map (size, chunk, compressed) is always sent.
         ConfigValues.Bool(section.Find("send_options"), false);
+        // Upstream (Fluent Bit): the nodes of an upstream file instead of Host/Port, balanced round-robin as
+        // Fluent Bit does.
+        IReadOnlyList<ForwardEndpoint> endpoints = [new ForwardEndpoint(host, port)];
+        var balance = ForwardBalance.Failover;
+        if (section.Find("upstream") is { } upstreamEntry)
+        {
+            if (section.Find("host") is { } hostEntry)
+            {
+                throw new ConfigException(hostEntry.Location, "forward: set either 'Host'/'Port' or 'Upstream', not both");
+            }
+
+            endpoints = ForwardUpstreamFile.Load(upstreamEntry.Value, baseDirectory, upstreamEntry.Location);
+            balance = ForwardBalance.RoundRobin;
+        }
+
         var tag = section.Get("tag");
         return new ForwardOutputSettings
         {
             Client = new ForwardClientOptions
             {
-                Endpoints = [new ForwardEndpoint(host, port)],
+                Endpoints = endpoints,
+                Balance = balance,
                 Name = instanceName,
                 RequireAck = ConfigValues.Bool(section.Find("require_ack_response"), false),
                 Compression = compress ? ForwardCompression.Gzip : ForwardCompression.None,

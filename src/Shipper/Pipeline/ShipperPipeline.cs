@@ -42,6 +42,9 @@ internal sealed class ShipperPipeline : IAsyncDisposable
 
     public string NodeName { get; }
 
+    /// <summary>The forward link's client options once built (endpoints and balance); null for gRPC or when not built.</summary>
+    internal ForwardClientOptions? ForwardLink { get; private set; }
+
     public ChunkForwarder Forwarder => _forwarder ?? throw new InvalidOperationException("the pipeline is not built");
 
     /// <summary>The host's entry point: build (errors are logged with file:line and fail the run), run, tear down.</summary>
@@ -177,6 +180,7 @@ internal sealed class ShipperPipeline : IAsyncDisposable
             context.Aggregators.Count > 0 ? "--aggregator" : $"[OUTPUT] forward at {plan.ForwardOutput!.Location}");
 
         var client = new ForwardClient(forward, factory.CreateLogger("Gateway.Shipper.Forward"));
+        pipeline.ForwardLink = forward;
         pipeline._client = client;
         pipeline._forwarder = new ChunkForwarder(
             client.SendAsync,
@@ -312,7 +316,7 @@ internal sealed class ShipperPipeline : IAsyncDisposable
 
     /// <summary>
     /// The link to the aggregator: <c>--aggregator</c> endpoints (failover in the order given) win over the config's
-    /// <c>[OUTPUT] forward</c>. Acknowledgements are always on: they are what lets offsets move.
+    /// <c>[OUTPUT] forward</c> (whose <c>Upstream</c> file, as in Fluent Bit, balances its nodes round-robin). Acknowledgements are always on: they are what lets offsets move.
     /// </summary>
     private static ForwardClientOptions? ForwardOptions(
         ShipperRunContext context,
@@ -376,6 +380,7 @@ internal sealed class ShipperPipeline : IAsyncDisposable
         return new ForwardClientOptions
         {
             Endpoints = client.Endpoints,
+            Balance = client.Balance, // Upstream file => round-robin, as Fluent Bit
             Name = "shipper",
             RequireAck = true,
             Compression = client.Compression,
