@@ -177,7 +177,7 @@ public sealed class ForwardOutputTests
     [InlineData("Port", "99999", "Port")]
     [InlineData("Username", "bob", "must be set together")]
     [InlineData("tls.ca_file", "/nonexistent/ca.pem", "does not exist")]
-    [InlineData("Upstream", "upstream.conf", "not supported")]
+    [InlineData("Upstream", "upstream.conf", "does not exist")]
     public void Bad_forward_options_are_config_errors(string key, string value, string expected)
     {
         var ex = Assert.Throws<ConfigException>(() => Create(24224, (key, value)));
