@@ -173,61 +173,24 @@ public static class ConfigValues
     }
 
     /// <summary>The section's <paramref name="key"/> as a boolean; <paramref name="defaultValue"/> when absent or bad.</summary>
-    public static bool GetBool(ConfigSection section, string key, bool defaultValue, ICollection<ConfigDiagnostic> diagnostics)
-    {
-        var entry = section.Find(key);
-        if (entry is null)
-        {
-            return defaultValue;
-        }
-
-        if (TryParseBool(entry, out var value, out var diagnostic))
-        {
-            return value;
-        }
-
-        diagnostics.Add(diagnostic!);
-        return defaultValue;
-    }
+    public static bool GetBool(ConfigSection section, string key, bool defaultValue, ICollection<ConfigDiagnostic> diagnostics) =>
+        Get(section, key, defaultValue, diagnostics, TryParseBool);
 
     /// <summary>The section's <paramref name="key"/> as bytes; <paramref name="defaultValue"/> when absent or bad.</summary>
-    public static long GetSize(ConfigSection section, string key, long defaultValue, ICollection<ConfigDiagnostic> diagnostics)
-    {
-        var entry = section.Find(key);
-        if (entry is null)
-        {
-            return defaultValue;
-        }
-
-        if (TryParseSize(entry, out var value, out var diagnostic))
-        {
-            return value;
-        }
-
-        diagnostics.Add(diagnostic!);
-        return defaultValue;
-    }
+    public static long GetSize(ConfigSection section, string key, long defaultValue, ICollection<ConfigDiagnostic> diagnostics) =>
+        Get(section, key, defaultValue, diagnostics, TryParseSize);
 
     /// <summary>The section's <paramref name="key"/> as a duration; <paramref name="defaultValue"/> when absent or bad.</summary>
-    public static TimeSpan GetDuration(ConfigSection section, string key, TimeSpan defaultValue, ICollection<ConfigDiagnostic> diagnostics)
-    {
-        var entry = section.Find(key);
-        if (entry is null)
-        {
-            return defaultValue;
-        }
-
-        if (TryParseDuration(entry, out var value, out var diagnostic))
-        {
-            return value;
-        }
-
-        diagnostics.Add(diagnostic!);
-        return defaultValue;
-    }
+    public static TimeSpan GetDuration(ConfigSection section, string key, TimeSpan defaultValue, ICollection<ConfigDiagnostic> diagnostics) =>
+        Get(section, key, defaultValue, diagnostics, TryParseDuration);
 
     /// <summary>The section's <paramref name="key"/> as a whole number; <paramref name="defaultValue"/> when absent or bad.</summary>
-    public static long GetInteger(ConfigSection section, string key, long defaultValue, ICollection<ConfigDiagnostic> diagnostics)
+    public static long GetInteger(ConfigSection section, string key, long defaultValue, ICollection<ConfigDiagnostic> diagnostics) =>
+        Get(section, key, defaultValue, diagnostics, TryParseInteger);
+
+    private delegate bool EntryParser<T>(ConfigEntry entry, out T value, out ConfigDiagnostic? diagnostic);
+
+    private static T Get<T>(ConfigSection section, string key, T defaultValue, ICollection<ConfigDiagnostic> diagnostics, EntryParser<T> parse)
     {
         var entry = section.Find(key);
         if (entry is null)
@@ -235,7 +198,7 @@ public static class ConfigValues
             return defaultValue;
         }
 
-        if (TryParseInteger(entry, out var value, out var diagnostic))
+        if (parse(entry, out var value, out var diagnostic))
         {
             return value;
         }
