@@ -172,12 +172,23 @@ public sealed class ForwardOutputTests
         Assert.Equal(FlushResult.Retry, await output.FlushAsync(OutputTestData.Chunk("app"), CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(60)));
     }
 
+    [Fact]
+    public void An_upstream_file_that_does_not_exist_is_an_error_at_the_upstream_line()
+    {
+        var ex = Assert.Throws<ConfigException>(() => OutputFactory.Create(
+            OutputTestData.Section([("Name", "forward"), ("Match", "*"), ("Upstream", "no-such-upstream.conf")]),
+            new OutputContext { InstanceName = "forward.0" }));
+
+        Assert.Contains("does not exist", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("test.conf", ex.Location.File);
+    }
+
     [Theory]
     [InlineData("Compress", "lz4", "only 'gzip'")]
     [InlineData("Port", "99999", "Port")]
     [InlineData("Username", "bob", "must be set together")]
     [InlineData("tls.ca_file", "/nonexistent/ca.pem", "does not exist")]
-    [InlineData("Upstream", "upstream.conf", "does not exist")]
+    [InlineData("Upstream", "upstream.conf", "set either 'Host'")]
     public void Bad_forward_options_are_config_errors(string key, string value, string expected)
     {
         var ex = Assert.Throws<ConfigException>(() => Create(24224, (key, value)));
