@@ -69,30 +69,12 @@ internal sealed class FilterChain
         foreach (var index in _routes.Resolve(chunk.Tag))
         {
             var filter = _filters[index];
-            var writer = new PooledBufferWriter(current.ByteLength);
-            FilterOutcome outcome;
-            int count;
-            try
+            var step = FilterStep.Run(filter, ref current, ref owner, out var error);
+            if (step == FilterStepResult.Failed)
             {
-                outcome = filter.Filter(current, writer, out count);
+                RoutingLog.FilterFailed(_logger, error!, filter.Name, current.Tag);
             }
-            catch (Exception ex)
-            {
-                RoutingLog.FilterFailed(_logger, ex, filter.Name, current.Tag);
-                writer.Dispose();
-                continue;
-            }
-
-            if (outcome == FilterOutcome.NotTouched)
-            {
-                writer.Dispose();
-                continue;
-            }
-
-            owner?.Dispose();
-            owner = writer;
-            current = current.WithEvents(writer.WrittenMemory, count);
-            if (count == 0)
+            else if (step == FilterStepResult.AllDropped)
             {
                 break; // everything dropped: later filters have nothing to see
             }

@@ -40,32 +40,14 @@ internal sealed class NodeFilterChain
                 continue;
             }
 
-            var writer = new PooledBufferWriter(current.ByteLength + 256);
-            FilterOutcome outcome;
-            int count;
-            try
+            var step = FilterStep.Run(filter, ref current, ref owner, out var error);
+            if (step == FilterStepResult.Failed)
             {
-                outcome = filter.Filter(current, writer, out count);
+                ShipperLog.FilterFailed(_logger, error!, filter.Name, current.Tag);
             }
-            catch (Exception ex)
+            else if (step == FilterStepResult.AllDropped)
             {
-                ShipperLog.FilterFailed(_logger, ex, filter.Name, current.Tag);
-                writer.Dispose();
-                continue;
-            }
-
-            if (outcome == FilterOutcome.NotTouched)
-            {
-                writer.Dispose();
-                continue;
-            }
-
-            owner?.Dispose();
-            owner = writer;
-            current = current.WithEvents(writer.WrittenMemory, count);
-            if (count == 0)
-            {
-                break;
+                break; // everything dropped: later filters have nothing to see
             }
         }
 
