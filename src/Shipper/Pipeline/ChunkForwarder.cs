@@ -108,8 +108,9 @@ internal sealed class ChunkForwarder
 
                 if (result.Status == ForwardSendStatus.Delivered)
                 {
-                    outbound.Acknowledge();
+                    // Counted before the input hears of it, so whoever waits on the acknowledgement sees the count.
                     Metrics.OnAcknowledged(chunk.EventCount, chunk.ByteLength);
+                    outbound.Acknowledge();
                     return;
                 }
 
