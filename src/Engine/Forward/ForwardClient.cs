@@ -129,8 +129,9 @@ public sealed class ForwardClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// Sends one chunk (its tag, events and, when set, node name). The events are copied into the message, so the
-    /// chunk's memory may be reused as soon as the task completes.
+    /// Sends one chunk (its tag, events and, when set, node name). Uncompressed, the events are written from the
+    /// chunk's memory (not copied), which must therefore stay unchanged until the task completes; it may be reused as
+    /// soon as the task completes.
     /// </summary>
     public async Task<ForwardSendResult> SendAsync(EventChunk chunk, CancellationToken cancellationToken)
     {
@@ -195,6 +196,10 @@ public sealed class ForwardClient : IAsyncDisposable
                 }
 
                 pending.Release();
+
+                // A resend may still be writing the chunk's events (they are not copied): the caller may reuse them
+                // only when no write reads them. Writes time out after AckTimeout, so this wait is bounded.
+                await pending.WhenReleased.ConfigureAwait(false);
             }
 
             _metrics.LeftWindow();
@@ -325,7 +330,7 @@ public sealed class ForwardClient : IAsyncDisposable
             // A stalled peer must not hold the write lock forever.
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(connection.Closed);
             timeout.CancelAfter(_options.AckTimeout);
-            await connection.Stream.WriteAsync(chunk.Message, timeout.Token).ConfigureAwait(false);
+            await chunk.WriteToAsync(connection.Stream, timeout.Token).ConfigureAwait(false);
             await connection.Stream.FlushAsync(timeout.Token).ConfigureAwait(false);
             chunk.SentGeneration = connection.Generation;
             _metrics.Written();

@@ -24,6 +24,15 @@ public sealed class ForwardMessageDecoderTests
         return error!;
     }
 
+    private static byte[] WrittenApart(string tag, byte[] payload)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        ForwardMessageWriter.WritePackedForwardHead(buffer, tag, payload.Length);
+        buffer.Write(payload);
+        ForwardMessageWriter.WritePackedForwardOptions(buffer, 2, "chunk-9", ForwardCompression.None, "node-1");
+        return buffer.WrittenSpan.ToArray();
+    }
+
     [Fact]
     public void Message_mode_with_each_time_type_becomes_one_event()
     {
@@ -149,6 +158,39 @@ public sealed class ForwardMessageDecoderTests
                 ForwardCompression.Gzip => "gzip",
                 _ => "zstd",
             }, "node-1"), message.Options);
+        }
+    }
+
+    [Fact]
+    public void Head_payload_and_options_written_apart_are_the_same_message_as_written_whole()
+    {
+        // The forward client writes the events from the chunk's own memory between the head and the options.
+        var entries = Concat(Event(1, "a"), V2Event(2, "b"));
+        foreach (var payload in new[] { entries, new byte[300], new byte[70_000] })
+        {
+            var whole = new ArrayBufferWriter<byte>();
+            ForwardMessageWriter.WritePackedForward(whole, "w.tag", payload, 2, "chunk-9", ForwardCompression.None, "node-1");
+            var apart = new ArrayBufferWriter<byte>();
+            ForwardMessageWriter.WritePackedForwardHead(apart, "w.tag", payload.Length);
+            apart.Write(payload);
+            ForwardMessageWriter.WritePackedForwardOptions(apart, 2, "chunk-9", ForwardCompression.None, "node-1");
+            Assert.Equal(whole.WrittenSpan.ToArray(), apart.WrittenSpan.ToArray());
+        }
+
+        var message = DecodeOne(WrittenApart("w.tag", entries));
+        Assert.Equal(entries, message.Events.ToArray());
+        Assert.Equal(new ForwardMessageOptions("chunk-9", 2, null, "node-1"), message.Options);
+    }
+
+    [Fact]
+    public void Chunk_ids_are_base64_of_16_bytes_and_differ()
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < 1000; i++)
+        {
+            var id = ForwardMessageWriter.NewChunkId();
+            Assert.Equal(16, Convert.FromBase64String(id).Length);
+            Assert.True(ids.Add(id), $"chunk id {id} repeated");
         }
     }
 
