@@ -23,6 +23,9 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 
     public int WrittenCount => _written;
 
+    /// <summary>Length of the current array (0 before the first write); writes beyond it grow (and copy) the buffer.</summary>
+    public int Capacity => _buffer.Length;
+
     public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
 
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Gateway.Engine.Records;
 
 namespace Gateway.Shipper.Pipeline;
@@ -11,16 +12,22 @@ namespace Gateway.Shipper.Pipeline;
 public sealed class InputChunk<TToken>
 {
     private readonly IInputChunkAcknowledgement<TToken> _acknowledgement;
+    private byte[]? _pooledEvents;
     private int _acknowledged;
 
-    internal InputChunk(EventChunk chunk, TToken token, IInputChunkAcknowledgement<TToken> acknowledgement)
+    /// <param name="pooledEvents">The <see cref="ArrayPool{T}.Shared"/> array holding the events, if they are in one (see <see cref="ReleaseEvents"/>).</param>
+    internal InputChunk(EventChunk chunk, TToken token, IInputChunkAcknowledgement<TToken> acknowledgement, byte[]? pooledEvents = null)
     {
         Chunk = chunk;
         Token = token;
         _acknowledgement = acknowledgement;
+        _pooledEvents = pooledEvents;
     }
 
-    /// <summary>The events; the memory belongs to this chunk and stays valid for as long as it is referenced.</summary>
+    /// <summary>
+    /// The events; the memory belongs to this chunk and stays valid for as long as it is referenced, or until
+    /// <see cref="ReleaseEvents"/>.
+    /// </summary>
     public EventChunk Chunk { get; }
 
     public TToken Token { get; }
@@ -36,6 +43,26 @@ public sealed class InputChunk<TToken>
         }
 
         _acknowledgement.OnAcknowledged(Token, Chunk);
+    }
+
+    /// <summary>
+    /// Says that nothing reads <see cref="Chunk"/>'s events any more (the send completed): a pooled buffer goes back to
+    /// the pool for the input's next chunk. Optional — a chunk never released is simply garbage collected — and
+    /// idempotent; the events must not be read afterwards.
+    /// </summary>
+    public void ReleaseEvents()
+    {
+        if (Interlocked.Exchange(ref _pooledEvents, null) is { } pooled)
+        {
+            ArrayPool<byte>.Shared.Return(pooled);
+        }
+    }
+
+    /// <summary><see cref="Acknowledge"/> then <see cref="ReleaseEvents"/>: for a sender that is done with the chunk once it is delivered.</summary>
+    public void AcknowledgeAndReleaseEvents()
+    {
+        Acknowledge();
+        ReleaseEvents();
     }
 
     public override string ToString() => $"{Chunk} {Token}";

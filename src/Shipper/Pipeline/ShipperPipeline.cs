@@ -292,7 +292,8 @@ internal sealed class ShipperPipeline : IAsyncDisposable
         {
             await foreach (var chunk in input.Chunks.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                await forwarder.EnqueueAsync(new OutboundChunk(chunk.Chunk, chunk.Acknowledge), cancellationToken).ConfigureAwait(false);
+                // The forwarder acknowledges once the send completed, so the chunk's (pooled) events are free then.
+                await forwarder.EnqueueAsync(new OutboundChunk(chunk.Chunk, chunk.AcknowledgeAndReleaseEvents), cancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

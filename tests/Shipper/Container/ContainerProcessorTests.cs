@@ -24,7 +24,7 @@ public sealed class ContainerProcessorTests
         }
 
         var count = buffer.EventCount;
-        return Msgpack.Decode(new EventChunk("t", buffer.TakeEvents(), count));
+        return Msgpack.Decode(new EventChunk("t", buffer.TakeEvents(out _), count));
     }
 
     [Fact]
@@ -174,7 +174,7 @@ public sealed class ContainerProcessorTests
         Assert.Equal(0, mode.PendingStartOffset);
 
         mode.ProcessLine("plain"u8, 70, buffer, Now.AddSeconds(4));
-        var events = Msgpack.Decode(new EventChunk("t", buffer.TakeEvents(), 2));
+        var events = Msgpack.Decode(new EventChunk("t", buffer.TakeEvents(out _), 2));
         Assert.Equal(["""{"log":"held ","stream":"stdout","time":"2020-01-01T00:00:01Z"}""", """{"log":"plain"}"""], events.Select(e => e.Json));
         Assert.Null(mode.PendingStartOffset);
     }

@@ -211,6 +211,9 @@ internal sealed class TailHarness : IAsyncDisposable
 
     public bool AutoAcknowledge { get; set; }
 
+    /// <summary>The largest chunk seen so far, in event bytes.</summary>
+    public int LargestChunkBytes { get; private set; }
+
     public List<DecodedEvent> Events
     {
         get
@@ -288,7 +291,7 @@ internal sealed class TailHarness : IAsyncDisposable
 
         foreach (var chunk in held)
         {
-            chunk.Acknowledge();
+            chunk.AcknowledgeAndReleaseEvents();
         }
     }
 
@@ -310,6 +313,7 @@ internal sealed class TailHarness : IAsyncDisposable
             bool acknowledge;
             lock (_gate)
             {
+                LargestChunkBytes = Math.Max(LargestChunkBytes, chunk.Chunk.ByteLength);
                 _events.AddRange(decoded);
                 acknowledge = AutoAcknowledge;
                 if (!acknowledge)
@@ -320,7 +324,9 @@ internal sealed class TailHarness : IAsyncDisposable
 
             if (acknowledge)
             {
-                chunk.Acknowledge();
+                // As the shipper's forwarder: done with the events once delivered, so a pooled buffer is reused by
+                // the input's next chunks (a chunk still read after that would decode wrong).
+                chunk.AcknowledgeAndReleaseEvents();
             }
         }
     }

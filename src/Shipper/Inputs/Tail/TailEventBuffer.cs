@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Gateway.Engine.Buffers;
 using Gateway.Engine.Parsers;
@@ -15,13 +16,18 @@ namespace Gateway.Shipper.Inputs.Tail;
 /// </summary>
 internal sealed class TailEventBuffer : IDisposable
 {
-    private readonly PooledBufferWriter _events = new(16 * 1024);
+    private readonly PooledBufferWriter _events;
     private readonly byte[]? _pathKey;
     private readonly byte[]? _offsetKey;
     private readonly byte[] _path;
 
-    public TailEventBuffer(string logicalPath, string? pathKey, string? offsetKey)
+    /// <param name="chunkBytes">
+    /// The size at which the input emits a chunk: the buffer starts at that size, so a full chunk is handed over as
+    /// it is (no copy, no growth on the way).
+    /// </param>
+    public TailEventBuffer(string logicalPath, string? pathKey, string? offsetKey, int chunkBytes = 16 * 1024)
     {
+        _events = new PooledBufferWriter(chunkBytes);
         _path = Encoding.UTF8.GetBytes(logicalPath);
         _pathKey = pathKey is null ? null : Encoding.UTF8.GetBytes(pathKey);
         _offsetKey = offsetKey is null ? null : Encoding.UTF8.GetBytes(offsetKey);
@@ -35,13 +41,30 @@ internal sealed class TailEventBuffer : IDisposable
 
     private int ExtraCount => (_pathKey is null ? 0 : 1) + (_offsetKey is null ? 0 : 1);
 
-    /// <summary>Copies the events out (the chunk owns them until it is acknowledged) and starts over.</summary>
-    public byte[] TakeEvents()
+    /// <summary>
+    /// Hands the events to a chunk (which owns them until it is acknowledged) and starts over. A buffer at least half
+    /// full is handed over as it is — <paramref name="pooled"/> is then the <see cref="ArrayPool{T}.Shared"/> array,
+    /// to be returned once nothing reads the chunk — because copying a chunk-sized buffer would keep a second copy of
+    /// every chunk in flight; a small remainder is copied out (<paramref name="pooled"/> null) so the buffer stays.
+    /// </summary>
+    public ReadOnlyMemory<byte> TakeEvents(out byte[]? pooled)
     {
-        var copy = _events.WrittenSpan.ToArray();
-        _events.Reset();
+        var length = _events.WrittenCount;
+        ReadOnlyMemory<byte> events;
+        if (length > 0 && length >= _events.Capacity / 2)
+        {
+            pooled = _events.Detach();
+            events = pooled.AsMemory(0, length);
+        }
+        else
+        {
+            pooled = null;
+            events = _events.WrittenSpan.ToArray();
+            _events.Reset();
+        }
+
         EventCount = 0;
-        return copy;
+        return events;
     }
 
     /// <summary><c>{path_key, offset_key, key: line}</c> — a line without a parser, or one the parser did not match.</summary>

@@ -437,7 +437,7 @@ public sealed class TailInput : IAsyncDisposable
             offset,
             _options.BufferChunkSize,
             CreateProcessor(),
-            new TailEventBuffer(logical, _options.PathKey, _options.OffsetKey));
+            new TailEventBuffer(logical, _options.PathKey, _options.OffsetKey, _chunkThreshold));
         _files.Add(file);
         _tracked.Add(file.Identity);
         Stats.OnFileOpened();
@@ -485,8 +485,17 @@ public sealed class TailInput : IAsyncDisposable
                 file.Drained = false;
                 progressed = true;
                 readNow += n;
-                if (file.Events.ByteCount >= _chunkThreshold)
+
+                // Lines are turned into records until a chunk is full, then the chunk goes and the rest of the read
+                // follows: a chunk never outgrows its buffer (which is handed over as it is).
+                while (true)
                 {
+                    Stats.OnRead(0, SplitLines(file, now));
+                    if (file.Events.ByteCount < _chunkThreshold)
+                    {
+                        break;
+                    }
+
                     await EmitAsync(file, cancellationToken).ConfigureAwait(false);
                 }
 
@@ -565,7 +574,7 @@ public sealed class TailInput : IAsyncDisposable
         Stats.OnFileClosed();
     }
 
-    /// <summary>Reads once into the file's buffer and turns complete lines into records. Returns bytes read.</summary>
+    /// <summary>Reads once into the file's buffer (the caller splits it into lines). Returns bytes read.</summary>
     private int ReadStep(TailFile file, DateTimeOffset now)
     {
         if (file.Buffered == file.Capacity && !MakeRoom(file))
@@ -581,8 +590,7 @@ public sealed class TailInput : IAsyncDisposable
 
         file.ReadOffset += n;
         file.Buffered += n;
-        var lines = SplitLines(file, now);
-        Stats.OnRead(n, lines);
+        Stats.OnRead(n, 0);
         return n;
     }
 
@@ -614,6 +622,10 @@ public sealed class TailInput : IAsyncDisposable
         return false;
     }
 
+    /// <summary>
+    /// Turns the buffer's complete lines into records, stopping after the line that fills the chunk
+    /// (<see cref="_chunkThreshold"/>); the lines after it stay buffered for the next call. Returns lines processed.
+    /// </summary>
     private int SplitLines(TailFile file, DateTimeOffset now)
     {
         var data = file.Buffer[..file.Buffered];
@@ -656,6 +668,10 @@ public sealed class TailInput : IAsyncDisposable
 
             file.Processor.ProcessLine(line, lineOffset, file.Events, now);
             lines++;
+            if (file.Events.ByteCount >= _chunkThreshold)
+            {
+                break;
+            }
         }
 
         if (file.SkippingLongLine)
@@ -674,12 +690,12 @@ public sealed class TailInput : IAsyncDisposable
         if (file.Events.EventCount > 0)
         {
             var count = file.Events.EventCount;
-            var events = file.Events.TakeEvents();
+            var events = file.Events.TakeEvents(out var pooled);
             var chunk = new EventChunk(file.Tag, events, count, _context.NodeName);
             var token = _tracker.Register(file.Identity, file.LogicalPath, safeOffset, events.Length);
             file.LastRegisteredOffset = safeOffset;
             Stats.OnChunk(chunk);
-            await _chunks.Writer.WriteAsync(new InputChunk<TailCommitToken>(chunk, token, _acknowledgement), cancellationToken).ConfigureAwait(false);
+            await _chunks.Writer.WriteAsync(new InputChunk<TailCommitToken>(chunk, token, _acknowledgement, pooled), cancellationToken).ConfigureAwait(false);
         }
         else if (safeOffset != file.LastRegisteredOffset)
         {

@@ -32,6 +32,28 @@ public sealed class TailReadingTests
     }
 
     [Fact]
+    public async Task ChunksEndAtTheChunkSize_AndCarryEveryLineInOrder_WhileTheirBuffersAreReused()
+    {
+        // Mem_Buf_Limit 64k makes 16 KiB chunks: each 32 KiB read spans several chunks, and every chunk's pooled
+        // buffer goes back to the input once the harness has decoded and acknowledged it.
+        using var root = new TempNodeRoot();
+        var lines = new string[5000];
+        for (var i = 0; i < lines.Length; i++)
+        {
+            lines[i] = $"line {i:D5} " + new string((char)('a' + (i % 26)), 80);
+        }
+
+        root.Write("/var/log/app/a.log", string.Join('\n', lines) + "\n");
+
+        await using var harness = TailHarness.Start(Section(root, ("Read_from_Head", "On"), ("Mem_Buf_Limit", "64k")));
+        await harness.WaitForCount(lines.Length);
+
+        Assert.Equal(lines.Select(l => $$"""{"log":"{{l}}"}"""), harness.Events.Select(e => e.Json));
+        Assert.InRange(harness.LargestChunkBytes, 1, (16 * 1024) + 200); // the chunk size plus at most one record
+        Assert.True(harness.Input.Stats.ChunksOut >= lines.Length * 100 / (16 * 1024), $"{harness.Input.Stats.ChunksOut} chunks");
+    }
+
+    [Fact]
     public async Task LinesUpToBufferMaxSize_AreKeptWhole()
     {
         using var root = new TempNodeRoot();
