@@ -58,11 +58,15 @@ public sealed class InputChunk<TToken>
         }
     }
 
-    /// <summary><see cref="Acknowledge"/> then <see cref="ReleaseEvents"/>: for a sender that is done with the chunk once it is delivered.</summary>
-    public void AcknowledgeAndReleaseEvents()
+    /// <summary>
+    /// <see cref="ReleaseEvents"/> then <see cref="Acknowledge"/>: for a sender that is done with the chunk once it is
+    /// delivered. In this order because the acknowledgement may let the input read on at once, and its next chunk
+    /// should find this buffer back in the pool rather than allocate another.
+    /// </summary>
+    public void ReleaseEventsAndAcknowledge()
     {
-        Acknowledge();
         ReleaseEvents();
+        Acknowledge();
     }
 
     public override string ToString() => $"{Chunk} {Token}";

@@ -293,7 +293,7 @@ internal sealed class ShipperPipeline : IAsyncDisposable
             await foreach (var chunk in input.Chunks.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 // The forwarder acknowledges once the send completed, so the chunk's (pooled) events are free then.
-                await forwarder.EnqueueAsync(new OutboundChunk(chunk.Chunk, chunk.AcknowledgeAndReleaseEvents), cancellationToken).ConfigureAwait(false);
+                await forwarder.EnqueueAsync(new OutboundChunk(chunk.Chunk, chunk.ReleaseEventsAndAcknowledge), cancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

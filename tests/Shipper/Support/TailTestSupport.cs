@@ -291,7 +291,7 @@ internal sealed class TailHarness : IAsyncDisposable
 
         foreach (var chunk in held)
         {
-            chunk.AcknowledgeAndReleaseEvents();
+            chunk.ReleaseEventsAndAcknowledge();
         }
     }
 
@@ -326,7 +326,7 @@ internal sealed class TailHarness : IAsyncDisposable
             {
                 // As the shipper's forwarder: done with the events once delivered, so a pooled buffer is reused by
                 // the input's next chunks (a chunk still read after that would decode wrong).
-                chunk.AcknowledgeAndReleaseEvents();
+                chunk.ReleaseEventsAndAcknowledge();
             }
         }
     }

@@ -45,7 +45,7 @@ internal sealed class TailEventBuffer : IDisposable
     /// Hands the events to a chunk (which owns them until it is acknowledged) and starts over. A buffer at least half
     /// full is handed over as it is — <paramref name="pooled"/> is then the <see cref="ArrayPool{T}.Shared"/> array,
     /// to be returned once nothing reads the chunk — because copying a chunk-sized buffer would keep a second copy of
-    /// every chunk in flight; a small remainder is copied out (<paramref name="pooled"/> null) so the buffer stays.
+    /// every chunk in flight; a small remainder is copied out (<paramref name="pooled"/> null) and the buffer returned.
     /// </summary>
     public ReadOnlyMemory<byte> TakeEvents(out byte[]? pooled)
     {
@@ -58,9 +58,14 @@ internal sealed class TailEventBuffer : IDisposable
         }
         else
         {
+            // The buffer goes back to the pool too: a file that is not being read holds none.
             pooled = null;
             events = _events.WrittenSpan.ToArray();
-            _events.Reset();
+            var buffer = _events.Detach();
+            if (buffer.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
 
         EventCount = 0;

@@ -61,6 +61,7 @@ public sealed class TailInput : IAsyncDisposable
     private readonly TailOffsetStore? _store;
     private readonly TailCommitTracker _tracker;
     private readonly ChunkAcknowledgement _acknowledgement;
+    private readonly int _chunkBufferBytes;
     private readonly int _chunkThreshold;
     private bool _rescanRequested;
     private bool _paused;
@@ -95,9 +96,14 @@ public sealed class TailInput : IAsyncDisposable
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _chunkThreshold = options.MemBufLimit > 0
+        _chunkBufferBytes = options.MemBufLimit > 0
             ? (int)Math.Clamp(options.MemBufLimit / 4, 4096, MaxChunkBytes)
             : MaxChunkBytes;
+
+        // A chunk is emitted once it is within an eighth of its buffer, so the record that crosses the threshold
+        // still fits (records up to 64 KiB with the 512 KiB buffer) and the buffer is handed over without growing:
+        // a grown one would be twice the size for the same bytes, and every chunk in flight would cost double.
+        _chunkThreshold = _chunkBufferBytes - (_chunkBufferBytes / 8);
     }
 
     /// <summary>Chunks in production order per file. Acknowledge each once the aggregator has it.</summary>
@@ -437,7 +443,7 @@ public sealed class TailInput : IAsyncDisposable
             offset,
             _options.BufferChunkSize,
             CreateProcessor(),
-            new TailEventBuffer(logical, _options.PathKey, _options.OffsetKey, _chunkThreshold));
+            new TailEventBuffer(logical, _options.PathKey, _options.OffsetKey, _chunkBufferBytes));
         _files.Add(file);
         _tracked.Add(file.Identity);
         Stats.OnFileOpened();
@@ -488,6 +494,7 @@ public sealed class TailInput : IAsyncDisposable
 
                 // Lines are turned into records until a chunk is full, then the chunk goes and the rest of the read
                 // follows: a chunk never outgrows its buffer (which is handed over as it is).
+                var emitted = false;
                 while (true)
                 {
                     Stats.OnRead(0, SplitLines(file, now));
@@ -497,9 +504,12 @@ public sealed class TailInput : IAsyncDisposable
                     }
 
                     await EmitAsync(file, cancellationToken).ConfigureAwait(false);
+                    emitted = true;
                 }
 
-                if (readNow >= budget)
+                // Past the budget, the turn ends right after a full chunk went, so what is left for the end-of-turn
+                // chunk is at most one read's records rather than a half-full chunk buffer in flight.
+                if (readNow >= budget && (emitted || readNow >= 4 * budget))
                 {
                     break;
                 }
