@@ -19,7 +19,13 @@ public sealed class ContainerInsightsSeedPipelineFixture : IAsyncLifetime
         Pipeline = await SeedPipeline.RunAsync(document, "application.*", 7, ApplicationFilters(document));
     }
 
-    public async Task DisposeAsync() => await Pipeline.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        if (Pipeline is not null)
+        {
+            await Pipeline.DisposeAsync();
+        }
+    }
 }
 
 /// <summary>

@@ -90,7 +90,19 @@ internal sealed class SeedPipeline : IAsyncDisposable
             }
         }
 
-        var chunks = await ReadTailAsync(document, parsers, tailTag, expectedRecords);
+        List<EventChunk> chunks;
+        try
+        {
+            chunks = await ReadTailAsync(document, parsers, tailTag, expectedRecords);
+        }
+        catch
+        {
+            await chain.DisposeFiltersAsync();
+            await server.DisposeAsync();
+            File.Delete(tokenFile);
+            throw;
+        }
+
         var output = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var input = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var chunk in chunks)
@@ -160,6 +172,12 @@ internal sealed class SeedPipeline : IAsyncDisposable
 
         var section = document.OfKind(SectionKind.Input).Single(s => s.PluginName == "tail" && s.Get("Tag") == tailTag);
         var entries = new List<ConfigEntry>(section.Entries) { new(TailInputOptions.PathRootKey, root, new ConfigLocation("(test)", 1)) };
+        if (section.Find("Read_from_Head") is null)
+        {
+            // Seeds without it start at the end of files that already exist (Fluent Bit's default); the fixture
+            // lines stand for what the containers write after the shipper started, so read them from the head.
+            entries.Add(new ConfigEntry("Read_from_Head", "On", new ConfigLocation("(test)", 2)));
+        }
         var diagnostics = new List<ConfigDiagnostic>();
         var input = TailInput.FromSection(
             new ConfigSection(section.Kind, section.Header, section.Location, entries),
