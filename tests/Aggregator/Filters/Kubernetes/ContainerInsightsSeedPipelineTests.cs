@@ -1,4 +1,6 @@
+using System.Globalization;
 using Gateway.Engine.Config;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Gateway.Aggregator.Tests.Filters.Kubernetes;
 
@@ -53,6 +55,33 @@ public sealed class ContainerInsightsSeedPipelineTests(ContainerInsightsSeedPipe
                 """{"time":"2025-10-01T03:12:45.000000000Z","level":"WARNING","message":"Process is busy. But SIGTERM Occured from main process.","ai_module":"pose","site":"site-a","date":"2025-10-01","kubernetes":{"pod_id":"7d1e2f3a-9b8c-4d5e-8f70-112233445566","host":"ip-10-1-64-21.ap-northeast-2.compute.internal"}}""",
             ],
             fixture.Pipeline.Output(Application, "pose-job-"));
+    }
+
+    [Fact]
+    public async Task Acceptance_3_late_lines_of_the_keda_job_pod_deleted_60_seconds_earlier_are_still_enriched()
+    {
+        // The pose ScaledJob pod finishes and is deleted; its last lines reach the aggregator a minute later. The
+        // tombstone (kept 5 minutes by default) still enriches them: same records as while the pod was alive, and
+        // no GET (which the API server would answer with 404 by now).
+        var clock = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-25T12:00:00Z", CultureInfo.InvariantCulture));
+        var document = SeedPipeline.Load("container-insights/fluent-bit.conf");
+        await using var pipeline = await SeedPipeline.RunAsync(
+            document,
+            "application.*",
+            7,
+            ContainerInsightsSeedPipelineFixture.ApplicationFilters(document),
+            clock,
+            async (server, kubernetes) =>
+            {
+                server.DeletePod("ml-pipeline", "pose-job-x7k2p");
+                await KubernetesFilterHarness.WaitUntilAsync(
+                    () => kubernetes.Source.Store.Find("ml-pipeline/pose-job-x7k2p")?.DeletedAt is not null, "the DELETED event of pose-job-x7k2p");
+                clock.Advance(TimeSpan.FromSeconds(60));
+            });
+
+        Assert.Equal(fixture.Pipeline.Output(Application, "pose-job-"), pipeline.Output(Application, "pose-job-"));
+        Assert.Equal(2, pipeline.Output(Application, "pose-job-").Count);
+        Assert.Equal(0, pipeline.Server.PodGetRequests);
     }
 
     [Fact]

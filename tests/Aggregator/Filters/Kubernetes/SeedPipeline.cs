@@ -59,9 +59,15 @@ internal sealed class SeedPipeline : IAsyncDisposable
     /// <summary>
     /// Reads the fixture logs with <paramref name="document"/>'s tail input tagged <paramref name="tailTag"/> until
     /// <paramref name="expectedRecords"/> records came, then runs each chunk through <paramref name="filters"/>.
+    /// <paramref name="beforeFiltering"/> runs once the kubernetes filter has its first pod list (e.g. to delete a pod).
     /// </summary>
     public static async Task<SeedPipeline> RunAsync(
-        ConfigDocument document, string tailTag, int expectedRecords, IEnumerable<ConfigSection> filters, TimeProvider? filterClock = null)
+        ConfigDocument document,
+        string tailTag,
+        int expectedRecords,
+        IEnumerable<ConfigSection> filters,
+        TimeProvider? filterClock = null,
+        Func<FakeKubernetesApiServer, KubernetesFilter, Task>? beforeFiltering = null)
     {
         var server = await FakeKubernetesApiServer.StartAsync();
         KubernetesFilterHarness.SeedFixturePods(server);
@@ -82,17 +88,21 @@ internal sealed class SeedPipeline : IAsyncDisposable
         }
 
         var chain = new FilterChain(built, NullLogger.Instance);
-        foreach (var (_, filter) in built)
-        {
-            if (filter is KubernetesFilter kubernetes)
-            {
-                await kubernetes.Source.PodsSynced.WaitAsync(TimeSpan.FromSeconds(30));
-            }
-        }
-
         List<EventChunk> chunks;
         try
         {
+            foreach (var (_, filter) in built)
+            {
+                if (filter is KubernetesFilter kubernetes)
+                {
+                    await kubernetes.Source.PodsSynced.WaitAsync(TimeSpan.FromSeconds(30));
+                    if (beforeFiltering is not null)
+                    {
+                        await beforeFiltering(server, kubernetes);
+                    }
+                }
+            }
+
             chunks = await ReadTailAsync(document, parsers, tailTag, expectedRecords);
         }
         catch
