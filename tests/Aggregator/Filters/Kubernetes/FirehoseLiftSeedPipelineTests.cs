@@ -34,7 +34,7 @@ public sealed class FirehoseLiftSeedPipelineTests
         // Merge_Log_Key log) sees "log" already a map (MERGE_MAP), drops the original key and puts the map back
         // under "log" before "kubernetes"; the whitelist then keeps only "log" and nest lifts it.
         var document = SeedPipeline.Load("firehose-lift/fluent-bit.conf");
-        var variant = ClassicConfigReader.Load(SeedPipeline.SeedFile("firehose-lift/kubernetes-variant.conf"), SeedPipeline.Environment);
+        var variant = ClassicConfigReader.Load(SeedPipeline.SeedFile("firehose-lift/kubernetes-variant.conf"), SeedPipeline.SeedEnvironment);
         Assert.Empty(variant.Diagnostics);
         await using var pipeline = await SeedPipeline.RunAsync(document, "kube.*", 2, variant.OfKind(SectionKind.Filter));
 

@@ -22,7 +22,7 @@ namespace Gateway.Aggregator.Tests.Filters.Kubernetes;
 internal sealed class SeedPipeline : IAsyncDisposable
 {
     /// <summary>The values the seeds' <c>${VAR}</c>s get in these tests.</summary>
-    public static readonly IReadOnlyDictionary<string, string?> Environment = new Dictionary<string, string?>(StringComparer.Ordinal)
+    public static readonly IReadOnlyDictionary<string, string?> SeedEnvironment = new Dictionary<string, string?>(StringComparer.Ordinal)
     {
         ["READ_FROM_HEAD"] = "On",
         ["READ_FROM_TAIL"] = "Off",
@@ -54,7 +54,7 @@ internal sealed class SeedPipeline : IAsyncDisposable
 
     public static string SeedFile(string relative) => Path.GetFullPath(Path.Combine(KubernetesFilterHarness.PodsDirectory, "..", "seed-configs", relative));
 
-    public static ConfigDocument Load(string relative) => ClassicConfigReader.Load(SeedFile(relative), Environment);
+    public static ConfigDocument Load(string relative) => ClassicConfigReader.Load(SeedFile(relative), SeedEnvironment);
 
     /// <summary>
     /// Reads the fixture logs with <paramref name="document"/>'s tail input tagged <paramref name="tailTag"/> until
