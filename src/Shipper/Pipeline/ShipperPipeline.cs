@@ -20,8 +20,8 @@ namespace Gateway.Shipper.Pipeline;
 internal sealed class ShipperPipeline : IAsyncDisposable
 {
     /// <summary>
-    /// Chunks on the wire awaiting their ack. A few keep a local link busy; each one is a second copy of up to
-    /// 512 KiB of events (the encoded message) on top of the input's, so more only costs node memory.
+    /// Chunks on the wire awaiting their ack. A few keep a local link busy. The forward client writes the events
+    /// from the input's buffer (no copy), but each chunk in flight keeps its buffer (up to 512 KiB) until the ack.
     /// </summary>
     private const int MaxInFlightChunks = 8;
 
