@@ -4,15 +4,15 @@ using Gateway.Engine.Records;
 namespace Gateway.Aggregator.Outputs.CloudWatch;
 
 /// <summary>
-/// Remembers which batches of a chunk were already delivered when a flush hands the chunk back with Retry, so
+/// Remembers which records of a chunk were already delivered when a flush hands the chunk back with Retry, so
 /// the engine's retry of the same chunk sends only the rest: a partly throttled chunk is delivered once, not
-/// twice. Batches are planned deterministically from the chunk's bytes, so their ordinals match across tries.
+/// twice. Records are numbered deterministically from the chunk's bytes, so the numbers match across tries.
 /// Bounded: the oldest entries go first when full (those chunks then fall back to at-least-once).
 /// </summary>
 internal sealed class CloudWatchChunkProgress
 {
     private readonly Lock _gate = new();
-    private readonly Dictionary<ChunkKey, HashSet<int>> _delivered = [];
+    private readonly Dictionary<ChunkKey, bool[]> _delivered = [];
     private readonly Queue<ChunkKey> _order = new();
     private readonly int _capacity;
 
@@ -32,8 +32,8 @@ internal sealed class CloudWatchChunkProgress
         }
     }
 
-    /// <summary>Batches delivered by earlier tries of this chunk, or null.</summary>
-    public HashSet<int>? Find(EventChunk chunk)
+    /// <summary>By record sequence, what earlier tries of this chunk delivered; null when nothing is known.</summary>
+    public bool[]? Find(EventChunk chunk)
     {
         lock (_gate)
         {
@@ -46,11 +46,11 @@ internal sealed class CloudWatchChunkProgress
         var key = ChunkKey.Of(chunk);
         lock (_gate)
         {
-            return _delivered.TryGetValue(key, out var set) ? [.. set] : null;
+            return _delivered.TryGetValue(key, out var delivered) ? delivered : null;
         }
     }
 
-    public void Remember(EventChunk chunk, HashSet<int> deliveredBatches)
+    public void Remember(EventChunk chunk, bool[] delivered)
     {
         var key = ChunkKey.Of(chunk);
         lock (_gate)
@@ -64,7 +64,7 @@ internal sealed class CloudWatchChunkProgress
                 }
             }
 
-            _delivered[key] = deliveredBatches;
+            _delivered[key] = delivered;
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Text;
 using Gateway.Engine.Aws;
@@ -19,7 +20,7 @@ namespace Gateway.Aggregator.Outputs.CloudWatch;
 /// is delivered or counted as rejected by CloudWatch; on Retry the batches that did go through are remembered
 /// so the engine's retry does not send them again.
 /// </summary>
-internal sealed class CloudWatchOutput : IOutput
+internal sealed class CloudWatchOutput : IBatchingOutput
 {
     private readonly CloudWatchOutputSettings _settings;
     private readonly ICloudWatchLogsClient _client;
@@ -32,6 +33,9 @@ internal sealed class CloudWatchOutput : IOutput
     private readonly CloudWatchChunkProgress _progress = new();
     private readonly ConcurrentDictionary<string, CloudWatchGroupState> _groups = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CloudWatchStreamTarget> _streams = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+    private readonly CancellationTokenSource _stopping = new();
+    private int _activeSenders;
 
     public CloudWatchOutput(string name, CloudWatchOutputSettings settings, ICloudWatchLogsClient client, OutputContext context, ILogger logger)
     {
@@ -45,6 +49,7 @@ internal sealed class CloudWatchOutput : IOutput
         _logKey = settings.LogKey is null ? null : RecordAccessor.Parse("$" + settings.LogKey);
         _backoff = new CloudWatchRetryBackoff(settings.AutoRetryRequests ? settings.MaxAttempts : 1, settings.BackoffBase, settings.BackoffCap, context.TimeProvider);
         _gate = new AdaptiveSendGate(settings.MaxConcurrentRequests);
+        _time = context.TimeProvider;
     }
 
     public string Name { get; }
@@ -55,6 +60,13 @@ internal sealed class CloudWatchOutput : IOutput
 
     internal AdaptiveSendGate Gate => _gate;
 
+    /// <inheritdoc/>
+    public int MaxChunksInFlight => _settings.MaxChunksInFlight;
+
+    /// <summary>
+    /// Routes and formats the chunk's records into the queues of their streams, then waits until every one of them
+    /// went out in some request — together with records of other chunks, so a busy stream gets full requests.
+    /// </summary>
     public async ValueTask<FlushResult> FlushAsync(EventChunk chunk, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(chunk);
@@ -70,105 +82,322 @@ internal sealed class CloudWatchOutput : IOutput
             return _outputMetrics.Failed(FlushResult.Error);
         }
 
-        using (plan)
+        var eventCount = plan.EventCount;
+        var messageBytes = plan.MessageBytes;
+        if (eventCount == 0)
         {
-            if (plan.Batches.Count == 0)
-            {
-                return FlushResult.Ok;
-            }
+            plan.Dispose();
+            return FlushResult.Ok;
+        }
 
-            var delivered = _progress.Find(chunk) ?? [];
-            var streamTasks = new List<Task<bool>>(plan.Streams.Count);
-            var next = 0;
-            while (next < plan.Batches.Count)
+        var delivered = _progress.Find(chunk);
+        if (delivered is null || delivered.Length != eventCount)
+        {
+            delivered = new bool[eventCount];
+        }
+
+        var pending = new CloudWatchPendingChunk(plan, delivered, _time.GetTimestamp());
+        Enqueue(pending);
+        FlushResult result;
+        try
+        {
+            result = await pending.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutdown: records not yet in a request leave the queues; what went through is remembered for the retry.
+            pending.Abandon();
+            _progress.Remember(chunk, delivered);
+            throw;
+        }
+
+        if (result == FlushResult.Ok)
+        {
+            _progress.Forget(chunk);
+            _outputMetrics.Delivered(eventCount, messageBytes);
+            return FlushResult.Ok;
+        }
+
+        _progress.Remember(chunk, delivered);
+        return _outputMetrics.Failed(FlushResult.Retry);
+    }
+
+    /// <inheritdoc/>
+    public void SendPending()
+    {
+        foreach (var target in _streams.Values)
+        {
+            var queue = target.Queue;
+            lock (queue.Gate)
             {
-                // Batches of one stream are consecutive: send them in order, streams side by side.
-                var first = next;
-                while (next < plan.Batches.Count && plan.Batches[next].Stream == plan.Batches[first].Stream)
+                if (queue.Count == 0)
                 {
-                    next++;
+                    continue;
                 }
 
-                streamTasks.Add(SendStreamAsync(plan, first, next, delivered, cancellationToken));
+                queue.DueBefore = queue.NextArrival;
+                StartSenderLocked(target);
             }
-
-            bool[] results;
-            try
-            {
-                results = await Task.WhenAll(streamTasks).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                // Cancelled (shutdown) or an unexpected failure: keep what went through so a retry does not resend it.
-                lock (delivered)
-                {
-                    _progress.Remember(chunk, [.. delivered]);
-                }
-
-                if (ex is OperationCanceledException)
-                {
-                    throw;
-                }
-
-                CloudWatchLog.UnexpectedFailure(_logger, Name, chunk.Tag, ex);
-                return _outputMetrics.Failed(FlushResult.Retry);
-            }
-
-            var complete = Array.TrueForAll(results, ok => ok);
-            if (complete)
-            {
-                _progress.Forget(chunk);
-                _outputMetrics.Delivered(plan.EventCount, plan.MessageBytes);
-                return FlushResult.Ok;
-            }
-
-            lock (delivered)
-            {
-                _progress.Remember(chunk, [.. delivered]);
-            }
-
-            return _outputMetrics.Failed(FlushResult.Retry);
         }
     }
 
-    /// <summary>Sends batches [first, end) of one stream in order; false when one must be retried later.</summary>
-    private async Task<bool> SendStreamAsync(CloudWatchFlushPlan plan, int first, int end, HashSet<int> delivered, CancellationToken cancellationToken)
+    /// <summary>Puts the chunk's records (those not delivered by an earlier try) into their streams' queues.</summary>
+    private void Enqueue(CloudWatchPendingChunk pending)
     {
-        // Encoding the first batch is CPU work: yield so the caller starts every stream before any of it runs.
-        await Task.Yield();
-        var body = new PooledBufferWriter(64 * 1024);
-        try
+        var plan = pending.Plan;
+        var events = plan.Events;
+        var delivered = pending.Delivered;
+        var next = 0;
+        while (next < events.Length)
         {
-            for (var b = first; b < end; b++)
+            // The plan is sorted by stream: each stream's records are one run, queued under one lock.
+            var first = next;
+            var targetIndex = events[first].Target;
+            while (next < events.Length && events[next].Target == targetIndex)
             {
-                lock (delivered)
+                next++;
+            }
+
+            var target = plan.Streams[targetIndex];
+            var queue = target.Queue;
+            lock (queue.Gate)
+            {
+                var wasEmpty = queue.Count == 0;
+                var added = 0;
+                for (var i = first; i < next; i++)
                 {
-                    if (delivered.Contains(b))
+                    if (!delivered[events[i].Sequence])
                     {
-                        continue;
+                        queue.Add(pending, events[i]);
+                        added++;
                     }
                 }
 
-                body.Reset();
-                var batch = plan.Batches[b];
-                plan.EncodeBatch(batch, body);
-                if (!await SendBatchAsync(plan.Streams[batch.Stream], body.WrittenMemory, batch.Count, cancellationToken).ConfigureAwait(false))
+                if (added == 0)
                 {
-                    return false;
+                    continue;
                 }
 
-                lock (delivered)
+                pending.Hold(added);
+                if (_stopping.IsCancellationRequested)
                 {
-                    delivered.Add(b);
+                    FailQueuedLocked(queue);
+                }
+                else if (queue.HasFullRequest)
+                {
+                    StartSenderLocked(target);
+                }
+                else if (wasEmpty && !queue.Sending)
+                {
+                    ArmTimerLocked(target, _settings.FlushInterval);
                 }
             }
+        }
 
+        // Every record is queued: release the enqueuer's hold (completes at once when nothing was left to send).
+        pending.Settle(1, sent: true);
+    }
+
+    private void StartSenderLocked(CloudWatchStreamTarget target)
+    {
+        if (target.Queue.Sending)
+        {
+            return;
+        }
+
+        target.Queue.Sending = true;
+        Interlocked.Increment(ref _activeSenders);
+        _ = Task.Run(() => SendQueueAsync(target));
+    }
+
+    private void ArmTimerLocked(CloudWatchStreamTarget target, TimeSpan due)
+    {
+        var queue = target.Queue;
+        if (due < TimeSpan.Zero)
+        {
+            due = TimeSpan.Zero;
+        }
+
+        if (queue.Timer is null)
+        {
+            queue.Timer = _time.CreateTimer(static state => ((CloudWatchOutput)((object[])state!)[0]).FlushIntervalOver((CloudWatchStreamTarget)((object[])state!)[1]), new object[] { this, target }, due, Timeout.InfiniteTimeSpan);
+        }
+        else
+        {
+            queue.Timer.Change(due, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>A stream's timer: its oldest record has waited the flush interval, send even a partial request.</summary>
+    private void FlushIntervalOver(CloudWatchStreamTarget target)
+    {
+        var queue = target.Queue;
+        lock (queue.Gate)
+        {
+            if (queue.Count == 0)
+            {
+                return;
+            }
+
+            // At least the record the timer was armed for is due (timers may fire a tick early).
+            queue.DueBefore = Math.Max(queue.DueBefore, queue.Oldest.Arrival + 1);
+            StartSenderLocked(target);
+        }
+    }
+
+    /// <summary>Whether the front of the queue should go now: a full request, or its oldest record is due.</summary>
+    private bool RequestDueLocked(CloudWatchStreamQueue queue)
+    {
+        if (queue.HasFullRequest || _stopping.IsCancellationRequested)
+        {
             return true;
+        }
+
+        var oldest = queue.Oldest;
+        return oldest.Arrival < queue.DueBefore || _time.GetElapsedTime(oldest.Chunk.QueuedAt) >= _settings.FlushInterval;
+    }
+
+    /// <summary>
+    /// The one sender of a stream: sends requests from the queue's front while they are due, then re-arms the
+    /// timer for what is left. A failed request fails the rest of the queue too, so the engine's retries of
+    /// those chunks send the stream's records in their order rather than around a gap.
+    /// </summary>
+    private async Task SendQueueAsync(CloudWatchStreamTarget target)
+    {
+        var queue = target.Queue;
+        var request = ArrayPool<CloudWatchQueuedEvent>.Shared.Rent(CloudWatchOutputSettings.MaxBatchEvents);
+        var body = new PooledBufferWriter(64 * 1024);
+        try
+        {
+            // Encoding is CPU work: let the caller (a flush or a timer) go on first.
+            await Task.Yield();
+            while (true)
+            {
+                int count;
+                lock (queue.Gate)
+                {
+                    if (queue.Count == 0 || !RequestDueLocked(queue))
+                    {
+                        queue.Sending = false;
+                        if (queue.Count > 0)
+                        {
+                            ArmTimerLocked(target, _settings.FlushInterval - _time.GetElapsedTime(queue.Oldest.Chunk.QueuedAt));
+                        }
+
+                        return;
+                    }
+
+                    count = queue.TakeRequest(request);
+                }
+
+                count = DropAbandoned(request, count);
+                if (count == 0)
+                {
+                    continue;
+                }
+
+                bool sent;
+                try
+                {
+                    body.Reset();
+                    EncodeRequest(request.AsSpan(0, count), body);
+                    sent = await SendBatchAsync(target, body.WrittenMemory, count, _stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+                {
+                    sent = false;
+                }
+                catch (Exception ex)
+                {
+                    CloudWatchLog.RequestFailed(_logger, Name, target.ToString(), ex);
+                    sent = false;
+                }
+
+                Settle(request.AsSpan(0, count), sent);
+                Array.Clear(request, 0, count);
+                if (!sent)
+                {
+                    CloudWatchQueuedEvent[] rest;
+                    lock (queue.Gate)
+                    {
+                        rest = queue.TakeAll();
+                    }
+
+                    Settle(rest, sent: false);
+                }
+            }
         }
         finally
         {
             body.Dispose();
+            ArrayPool<CloudWatchQueuedEvent>.Shared.Return(request);
+            Interlocked.Decrement(ref _activeSenders);
         }
+    }
+
+    private void FailQueuedLocked(CloudWatchStreamQueue queue) => Settle(queue.TakeAll(), sent: false);
+
+    /// <summary>Settles records of abandoned chunks as not sent and compacts the rest; returns how many remain.</summary>
+    private static int DropAbandoned(CloudWatchQueuedEvent[] request, int count)
+    {
+        var kept = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var e = request[i];
+            if (e.Chunk.Abandoned)
+            {
+                e.Chunk.Settle(1, sent: false);
+            }
+            else
+            {
+                request[kept++] = e;
+            }
+        }
+
+        Array.Clear(request, kept, count - kept);
+        return kept;
+    }
+
+    /// <summary>Marks the records delivered (when sent) and settles them with their chunks, one call per run of a chunk.</summary>
+    private static void Settle(ReadOnlySpan<CloudWatchQueuedEvent> events, bool sent)
+    {
+        var i = 0;
+        while (i < events.Length)
+        {
+            var chunk = events[i].Chunk;
+            var run = 0;
+            while (i < events.Length && ReferenceEquals(events[i].Chunk, chunk))
+            {
+                if (sent)
+                {
+                    chunk.Delivered[events[i].Sequence] = true;
+                }
+
+                run++;
+                i++;
+            }
+
+            chunk.Settle(run, sent);
+        }
+    }
+
+    /// <summary>Writes the request's <c>logEvents</c> array: <c>[{"timestamp":ms,"message":"..."},...]</c>.</summary>
+    private static void EncodeRequest(ReadOnlySpan<CloudWatchQueuedEvent> events, IBufferWriter<byte> output)
+    {
+        output.Write("["u8);
+        for (var i = 0; i < events.Length; i++)
+        {
+            ref readonly var e = ref events[i];
+            output.Write(i == 0 ? "{\"timestamp\":"u8 : ",{\"timestamp\":"u8);
+            var span = output.GetSpan(20);
+            Utf8Formatter.TryFormat(e.TimestampMs, span, out var written);
+            output.Advance(written);
+            output.Write(",\"message\":\""u8);
+            FluentJson.WriteEscaped(e.Chunk.Plan.Messages.WrittenSpan.Slice(e.Offset, e.Length), output, FluentJsonFlags.RawUnicode);
+            output.Write("\"}"u8);
+        }
+
+        output.Write("]"u8);
     }
 
     /// <summary>One PutLogEvents with creation and retries; true when CloudWatch took it (or refused it for good, counted).</summary>
@@ -397,7 +626,7 @@ internal sealed class CloudWatchOutput : IOutput
             plan.Add(new CloudWatchPlannedEvent(targetIndex, timestamp, start, length, sequence++));
         }
 
-        plan.Cut();
+        plan.Sort();
         return plan;
     }
 
@@ -514,10 +743,27 @@ internal sealed class CloudWatchOutput : IOutput
         return cut;
     }
 
-    public ValueTask DisposeAsync()
+    /// <summary>Stops sending: queued records go back to their flushes as not sent (Retry), then the client closes.</summary>
+    public async ValueTask DisposeAsync()
     {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        foreach (var target in _streams.Values)
+        {
+            var queue = target.Queue;
+            lock (queue.Gate)
+            {
+                queue.Timer?.Dispose();
+                FailQueuedLocked(queue);
+            }
+        }
+
+        // Senders see the cancellation at their next request; bounded, as a stuck socket must not hold shutdown.
+        for (var waited = 0; Volatile.Read(ref _activeSenders) > 0 && waited < 500; waited++)
+        {
+            await Task.Delay(10).ConfigureAwait(false);
+        }
+
         _client.Dispose();
-        return ValueTask.CompletedTask;
     }
 
 }

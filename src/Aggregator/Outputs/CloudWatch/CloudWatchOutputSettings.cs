@@ -68,6 +68,18 @@ internal sealed record CloudWatchOutputSettings
 
     public TimeSpan BackoffCap { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a record may wait for its stream's request to fill before a partial one goes: <c>[SERVICE] Flush</c>,
+    /// as Fluent Bit flushes its chunks every Flush seconds.
+    /// </summary>
+    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Chunks the engine may have in this output at once, so requests fill from many chunks (Fluent Bit's
+    /// chunks carry ≤ ~1,000 records; a request takes 10,000). Bounds the formatted records held here.
+    /// </summary>
+    public int MaxChunksInFlight { get; init; } = 64;
+
     /// <summary>Concurrent PutLogEvents calls at most (streams are sent in parallel up to this, adaptively lowered on throttling).</summary>
     public int MaxConcurrentRequests { get; init; } = 8;
 }

@@ -1,0 +1,24 @@
+using Gateway.Engine.Pipeline;
+
+namespace Gateway.Aggregator.Outputs;
+
+/// <summary>
+/// An output that builds its own requests from the records of many chunks (CloudWatch Logs takes up to 10,000
+/// events per request; one forward chunk is often a tenth of that). Its <see cref="IOutput.FlushAsync"/> takes a
+/// chunk's records into per-destination batches and completes once they are all delivered, so the engine keeps
+/// up to <see cref="MaxChunksInFlight"/> chunks inside FlushAsync at once — as OpenTelemetry's batch export
+/// processor gathers spans until a batch is full or its delay passes. The engine starts those flushes in queue
+/// order, one after another (so records keep their order), and awaits them side by side. Chunks in flight stay
+/// charged to the engine's memory (or backlog) budget until their flush returns.
+/// </summary>
+internal interface IBatchingOutput : IOutput
+{
+    /// <summary>How many chunks the engine may have inside <see cref="IOutput.FlushAsync"/> at once (≥ 1).</summary>
+    int MaxChunksInFlight { get; }
+
+    /// <summary>
+    /// Send what is held now instead of waiting for full batches or the flush interval: the engine cannot hand
+    /// over more chunks for a while (the in-flight window or the memory budget is full) or is shutting down.
+    /// </summary>
+    void SendPending();
+}
