@@ -117,6 +117,10 @@ flushed="$(metric gateway_output_records_flushed_total)"
 enriched="$(metric gateway_kubernetes_records_enriched_total)"
 without="$(metric gateway_kubernetes_records_without_metadata_total)"
 
+# Stop the aggregator before the fake, so its watch ends cleanly, then ask the fake what it served.
+kill -TERM "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+pid=""
 kill -TERM "$fake_pid" 2>/dev/null || true
 wait "$fake_pid" 2>/dev/null || true
 fake_pid=""
