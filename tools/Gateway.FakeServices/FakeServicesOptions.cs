@@ -11,12 +11,16 @@ internal sealed class FakeServicesOptions
     /// <summary>The bearer token the fake Kubernetes API demands (the aggregator reads it from Kube_Token_File).</summary>
     public string KubernetesToken { get; private init; } = "bench-token";
 
-    public const string Usage =
-        "Usage: Gateway.FakeServices [--kubernetes-pods N] [--kubernetes-token bench-token]\n" +
-        "Starts the requested fakes on 127.0.0.1 (free ports, plain http), prints one '<name>_url=...' line each and\n" +
-        "then 'ready'; on SIGTERM/SIGINT prints one '<name>_requests ...' line each and exits.";
+    /// <summary>Where the CloudWatch Logs fake writes its self-signed certificate (PEM); null = no CloudWatch fake.</summary>
+    public string? CloudWatchCertificatePath { get; private init; }
 
-    public bool AnyService => KubernetesPods > 0;
+    public const string Usage =
+        "Usage: Gateway.FakeServices [--kubernetes-pods N] [--kubernetes-token bench-token] [--cloudwatch-cert cert.pem]\n" +
+        "Starts the requested fakes on 127.0.0.1 (free ports; Kubernetes plain http, CloudWatch Logs https with a\n" +
+        "self-signed certificate written to cert.pem), prints one '<name>_url=...' line each and then 'ready';\n" +
+        "on SIGTERM/SIGINT prints one '<name>_requests ...' line each and exits.";
+
+    public bool AnyService => KubernetesPods > 0 || CloudWatchCertificatePath is not null;
 
     public static bool TryParse(string[] args, out FakeServicesOptions options, out string? error)
     {
@@ -24,6 +28,7 @@ internal sealed class FakeServicesOptions
         error = null;
         long pods = 0;
         var token = options.KubernetesToken;
+        string? certificate = null;
         for (var i = 0; i < args.Length; i++)
         {
             var name = args[i];
@@ -38,6 +43,7 @@ internal sealed class FakeServicesOptions
             {
                 "--kubernetes-pods" => Number(value, 0, 1_000_000, ref pods),
                 "--kubernetes-token" => (token = value).Length > 0,
+                "--cloudwatch-cert" => (certificate = value).Length > 0,
                 _ => false,
             };
             if (!ok)
@@ -47,7 +53,7 @@ internal sealed class FakeServicesOptions
             }
         }
 
-        options = new FakeServicesOptions { KubernetesPods = (int)pods, KubernetesToken = token };
+        options = new FakeServicesOptions { KubernetesPods = (int)pods, KubernetesToken = token, CloudWatchCertificatePath = certificate };
         if (!options.AnyService)
         {
             error = "no fake requested";

@@ -30,6 +30,11 @@ try
         services.Add(await KubernetesFakeService.StartAsync(options.KubernetesPods, options.KubernetesToken).ConfigureAwait(false));
     }
 
+    if (options.CloudWatchCertificatePath is { } certificatePath)
+    {
+        services.Add(await CloudWatchLogsFakeService.StartAsync(certificatePath).ConfigureAwait(false));
+    }
+
     foreach (var service in services)
     {
         Console.WriteLine(service.Endpoint);

@@ -437,7 +437,7 @@ internal sealed class CloudWatchOutput : IBatchingOutput
             }
 
             var response = result.Response;
-            Metrics.Request(throttled);
+            Metrics.PutRequest(throttled);
             if (response.IsSuccess)
             {
                 var rejected = result.Rejected.RejectedCount(count);
