@@ -36,6 +36,7 @@ internal sealed class CloudWatchOutput : IBatchingOutput
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stopping = new();
     private int _activeSenders;
+    private long _heldBytes;
 
     public CloudWatchOutput(string name, CloudWatchOutputSettings settings, ICloudWatchLogsClient client, OutputContext context, ILogger logger)
     {
@@ -97,7 +98,18 @@ internal sealed class CloudWatchOutput : IBatchingOutput
         }
 
         var pending = new CloudWatchPendingChunk(plan, delivered, _time.GetTimestamp());
-        Enqueue(pending);
+        var held = messageBytes + ((long)eventCount * CloudWatchOutputSettings.EventOverheadBytes);
+        if (Interlocked.Add(ref _heldBytes, held) > _settings.MaxHeldBytes)
+        {
+            // Requests are not filling fast enough for the memory they hold (many quiet streams): send them now.
+            Enqueue(pending);
+            SendPending();
+        }
+        else
+        {
+            Enqueue(pending);
+        }
+
         FlushResult result;
         try
         {
@@ -109,6 +121,10 @@ internal sealed class CloudWatchOutput : IBatchingOutput
             pending.Abandon();
             _progress.Remember(chunk, delivered);
             throw;
+        }
+        finally
+        {
+            Interlocked.Add(ref _heldBytes, -held);
         }
 
         if (result == FlushResult.Ok)

@@ -76,9 +76,16 @@ internal sealed record CloudWatchOutputSettings
 
     /// <summary>
     /// Chunks the engine may have in this output at once, so requests fill from many chunks (Fluent Bit's
-    /// chunks carry ≤ ~1,000 records; a request takes 10,000). Bounds the formatted records held here.
+    /// chunks carry ≤ ~1,000 records; a request takes 10,000, and every stream fills its own). Their bytes are
+    /// charged to the engine's budgets; what this output adds is bounded by <see cref="MaxHeldBytes"/>.
     /// </summary>
-    public int MaxChunksInFlight { get; init; } = 64;
+    public int MaxChunksInFlight { get; init; } = 1024;
+
+    /// <summary>
+    /// Formatted messages held while requests fill (about 32 full requests); past it every stream sends what
+    /// it has, so many quiet streams cannot hold memory for a whole flush interval.
+    /// </summary>
+    public long MaxHeldBytes { get; init; } = 32L * 1024 * 1024;
 
     /// <summary>Concurrent PutLogEvents calls at most (streams are sent in parallel up to this, adaptively lowered on throttling).</summary>
     public int MaxConcurrentRequests { get; init; } = 8;
