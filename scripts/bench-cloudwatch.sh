@@ -20,8 +20,10 @@ connections="${3:-4}"
 batch="${4:-100}"
 warmup="${BENCH_WARMUP:-50000}"
 flush="${BENCH_FLUSH:-5}"
-forward_port="${BENCH_FORWARD_PORT:-24251}"
-http_port="${BENCH_HTTP_PORT:-2041}"
+# Free ports unless given: other builds and benchmarks share this machine.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+forward_port="${BENCH_FORWARD_PORT:-$(free_port)}"
+http_port="${BENCH_HTTP_PORT:-$(free_port)}"
 work=".tmp/bench-cloudwatch"
 
 if [ -z "${BENCH_NO_BUILD:-}" ]; then
@@ -150,6 +152,19 @@ if [ -n "${BENCH_PERF:-}" ]; then
   perf record -F 499 -g -p "$pid" -o "$work/perf.data" >/dev/null 2>&1 &
   perf_pid=$!
 fi
+# BENCH_SAMPLE=1: every second, the aggregator's RSS, chunk bytes in memory and the output's queue, to $work/samples.
+sampler_pid=""
+if [ -n "${BENCH_SAMPLE:-}" ]; then
+  ( while kill -0 "$pid" 2>/dev/null; do
+      printf '%s rss_mib=%s gc_heap=%s gc_committed=%s memory_bytes=%s disk_bytes=%s queue_depth=%s chunks_flushed=%s\n' "$(date +%T)" \
+        "$(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")" "$(metric dotnet_gc_last_collection_heap_size)" \
+        "$(metric dotnet_gc_last_collection_memory_committed)" "$(metric gateway_buffer_memory_bytes)" \
+        "$(metric gateway_buffer_disk_bytes)" "$(metric gateway_output_queue_depth)" "$(metric gateway_output_chunks_flushed_total)"
+      curl -fsS "http://127.0.0.1:${http_port}/metrics" 2>/dev/null | grep '^dotnet_gc_last_collection_heap_size' | tr '\n' ' '; echo
+      sleep 1
+    done ) >"$work/samples" 2>/dev/null &
+  sampler_pid=$!
+fi
 before="$(cpu_ticks "$pid")"
 start_ns="$(date +%s%N)"
 echo "==> load: $records records over $pods pods, $connections connections, $batch records per message (acks on)"
@@ -164,6 +179,7 @@ if [ -n "$perf_pid" ]; then
   wait "$perf_pid" 2>/dev/null || true
 fi
 
+[ -n "$sampler_pid" ] && { kill "$sampler_pid" 2>/dev/null || true; wait "$sampler_pid" 2>/dev/null || true; }
 messages=$(( $(metric gateway_forward_messages_total) - warm_messages ))
 flushed=$(( $(metric gateway_output_records_flushed_total) - warm_flushed ))
 puts=$(( $(metric gateway_cloudwatch_put_requests_total) - warm_puts ))
