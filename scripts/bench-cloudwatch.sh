@@ -71,6 +71,8 @@ cat >"$work/fluent-bit.conf" <<CONF
     HTTP_Port    ${http_port}
     storage.path ${repo_root}/${work}/storage
     storage.sync normal
+    storage.backlog.mem_limit ${BENCH_BACKLOG:-5M}
+${BENCH_MAX_CHUNKS_UP:+    storage.max_chunks_up ${BENCH_MAX_CHUNKS_UP}}
 
 [INPUT]
     Name         forward

@@ -314,7 +314,17 @@ internal sealed class OutputDispatcher
         bool finished;
         try
         {
-            finished = await FlushAsync(item, loaded.Data, _abort.Token).ConfigureAwait(false);
+            var flush = StartFlush(item.Chunk, loaded.Data, _abort.Token);
+            if (!flush.IsCompleted && loaded.Rented is not null)
+            {
+                // A batching output has copied what it keeps by the time its flush waits (IBatchingOutput), and a
+                // chunk read from disk is still on disk: its bytes need not stay loaded, nor hold the backlog
+                // budget, while its records wait for a request — other chunks can load meanwhile.
+                loaded.Release(_backlogBudget);
+                loaded = new LoadedChunk(LoadOutcome.Loaded, ReadOnlyMemory<byte>.Empty, null);
+            }
+
+            finished = await SettleAsync(item, flush, loaded.Data, _abort.Token).ConfigureAwait(false);
         }
         finally
         {
@@ -428,13 +438,33 @@ internal sealed class OutputDispatcher
         }
     }
 
-    private async Task<bool> FlushAsync(QueuedChunk item, ReadOnlyMemory<byte> data, CancellationToken token)
+    private Task<bool> FlushAsync(QueuedChunk item, ReadOnlyMemory<byte> data, CancellationToken token) =>
+        SettleAsync(item, StartFlush(item.Chunk, data, token), data, token);
+
+    /// <summary>Calls the output; a synchronous throw becomes the returned task's fault, handled with the rest.</summary>
+    private ValueTask<FlushResult> StartFlush(BufferedChunk chunk, ReadOnlyMemory<byte> data, CancellationToken token)
+    {
+        try
+        {
+            return _registration.Output.FlushAsync(new EventChunk(chunk.Tag, data, chunk.EventCount, chunk.NodeName), token);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<FlushResult>(ex);
+        }
+    }
+
+    /// <summary>
+    /// Acts on the output's answer. <paramref name="data"/> is empty when the chunk's bytes were released early (a
+    /// batching output's disk chunk); a dead-letter file then reads them from the segment again.
+    /// </summary>
+    private async Task<bool> SettleAsync(QueuedChunk item, ValueTask<FlushResult> flush, ReadOnlyMemory<byte> data, CancellationToken token)
     {
         var chunk = item.Chunk;
         FlushResult result;
         try
         {
-            result = await _registration.Output.FlushAsync(new EventChunk(chunk.Tag, data, chunk.EventCount, chunk.NodeName), token).ConfigureAwait(false);
+            result = await flush.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -454,14 +484,14 @@ internal sealed class OutputDispatcher
                 Finish(chunk);
                 return true;
             case FlushResult.Error:
-                Reject(chunk, data.Span, "the output returned Error");
+                await RejectAsync(chunk, data, "the output returned Error").ConfigureAwait(false);
                 return true;
         }
 
         var retry = item.Retries + 1;
         if (!_registration.Retry.AllowsRetry(retry))
         {
-            Reject(chunk, data.Span, retry == 1 ? "the output asked to retry and retries are off" : $"retries exhausted after {retry} attempts");
+            await RejectAsync(chunk, data, retry == 1 ? "the output asked to retry and retries are off" : $"retries exhausted after {retry} attempts").ConfigureAwait(false);
             return true;
         }
 
@@ -495,6 +525,33 @@ internal sealed class OutputDispatcher
         lock (_abandoned)
         {
             _abandoned.Add(chunk);
+        }
+    }
+
+    private async ValueTask RejectAsync(BufferedChunk chunk, ReadOnlyMemory<byte> data, string reason)
+    {
+        if (!data.IsEmpty || chunk.Length == 0 || chunk.IsUp || _store is null)
+        {
+            Reject(chunk, data.Span, reason);
+            return;
+        }
+
+        // Released early while a batching output held its records: read the bytes back for the dead-letter file.
+        var loaded = await LoadAsync(chunk).ConfigureAwait(false);
+        if (loaded.Outcome == LoadOutcome.Loaded)
+        {
+            try
+            {
+                Reject(chunk, loaded.Data.Span, reason);
+            }
+            finally
+            {
+                loaded.Release(_backlogBudget);
+            }
+        }
+        else if (loaded.Outcome == LoadOutcome.Aborted)
+        {
+            Abandon(chunk);
         }
     }
 

@@ -9,7 +9,9 @@ namespace Gateway.Aggregator.Outputs;
 /// up to <see cref="MaxChunksInFlight"/> chunks inside FlushAsync at once — as OpenTelemetry's batch export
 /// processor gathers spans until a batch is full or its delay passes. The engine starts those flushes in queue
 /// order, one after another (so records keep their order), and awaits them side by side. Chunks in flight stay
-/// charged to the engine's memory (or backlog) budget until their flush returns.
+/// charged to the engine's memory budget until their flush returns; a chunk read back from disk is released (and
+/// its backlog budget with it) once the flush is waiting, so the output must have copied what it keeps by then —
+/// unlike a plain <see cref="IOutput"/>, whose chunk memory is valid until the flush completes.
 /// </summary>
 internal interface IBatchingOutput : IOutput
 {

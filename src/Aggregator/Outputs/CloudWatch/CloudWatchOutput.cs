@@ -38,6 +38,9 @@ internal sealed class CloudWatchOutput : IBatchingOutput
     private int _activeSenders;
     private long _heldBytes;
 
+    /// <summary>Messages are whole records as JSON with non-ASCII escaped (no <c>log_key</c>, escape_unicode on).</summary>
+    private readonly bool _messagesAreAsciiJson;
+
     public CloudWatchOutput(string name, CloudWatchOutputSettings settings, ICloudWatchLogsClient client, OutputContext context, ILogger logger)
     {
         Name = name;
@@ -51,6 +54,7 @@ internal sealed class CloudWatchOutput : IBatchingOutput
         _backoff = new CloudWatchRetryBackoff(settings.AutoRetryRequests ? settings.MaxAttempts : 1, settings.BackoffBase, settings.BackoffCap, context.TimeProvider);
         _gate = new AdaptiveSendGate(settings.MaxConcurrentRequests);
         _time = context.TimeProvider;
+        _messagesAreAsciiJson = _logKey is null && (_jsonFlags & FluentJsonFlags.RawUnicode) == 0;
     }
 
     public string Name { get; }
@@ -398,7 +402,70 @@ internal sealed class CloudWatchOutput : IBatchingOutput
     }
 
     /// <summary>Writes the request's <c>logEvents</c> array: <c>[{"timestamp":ms,"message":"..."},...]</c>.</summary>
-    private static void EncodeRequest(ReadOnlySpan<CloudWatchQueuedEvent> events, IBufferWriter<byte> output)
+    private void EncodeRequest(ReadOnlySpan<CloudWatchQueuedEvent> events, PooledBufferWriter output)
+    {
+        if (!_messagesAreAsciiJson)
+        {
+            EncodeRequestEscaping(events, output);
+            return;
+        }
+
+        // Every message is ASCII JSON text: escaping at most doubles it, so the whole request is written into one
+        // span sized for the worst case, without a call per piece.
+        long bound = 2;
+        for (var i = 0; i < events.Length; i++)
+        {
+            bound += (2L * events[i].Length) + 48;
+        }
+
+        var span = output.GetSpan(checked((int)bound));
+        var written = 0;
+        span[written++] = (byte)'[';
+        for (var i = 0; i < events.Length; i++)
+        {
+            ref readonly var e = ref events[i];
+            var prefix = i == 0 ? "{\"timestamp\":"u8 : ",{\"timestamp\":"u8;
+            prefix.CopyTo(span[written..]);
+            written += prefix.Length;
+            Utf8Formatter.TryFormat(e.TimestampMs, span[written..], out var digits);
+            written += digits;
+            ",\"message\":\""u8.CopyTo(span[written..]);
+            written += 12;
+            written += EscapeJsonText(e.Chunk.Plan.Messages.WrittenSpan.Slice(e.Offset, e.Length), span[written..]);
+            "\"}"u8.CopyTo(span[written..]);
+            written += 2;
+        }
+
+        span[written++] = (byte)']';
+        output.Advance(written);
+    }
+
+    /// <summary>
+    /// JSON text as the content of a JSON string. Only <c>"</c> and <c>\</c> need escaping: the text has no raw
+    /// control characters (JSON escapes them) and, written with escape_unicode, no bytes above 0x7F.
+    /// </summary>
+    internal static int EscapeJsonText(ReadOnlySpan<byte> json, Span<byte> destination)
+    {
+        var written = 0;
+        while (true)
+        {
+            var next = json.IndexOfAny((byte)'"', (byte)'\\');
+            if (next < 0)
+            {
+                json.CopyTo(destination[written..]);
+                return written + json.Length;
+            }
+
+            json[..next].CopyTo(destination[written..]);
+            written += next;
+            destination[written++] = (byte)'\\';
+            destination[written++] = json[next];
+            json = json[(next + 1)..];
+        }
+    }
+
+    /// <summary>The general encoder: messages may be any UTF-8 text (a <c>log_key</c> value, or raw-unicode JSON).</summary>
+    private static void EncodeRequestEscaping(ReadOnlySpan<CloudWatchQueuedEvent> events, IBufferWriter<byte> output)
     {
         output.Write("["u8);
         for (var i = 0; i < events.Length; i++)

@@ -157,6 +157,21 @@ public sealed class CloudWatchBatchingTests : IAsyncLifetime
         Assert.Empty(_fake.Violations);
     }
 
+    [Theory]
+    [InlineData("{\"log\":\"plain\"}")]
+    [InlineData("{\"log\":\"quote \\\" and backslash \\\\ and \\u00e9 and \\n\"}")]
+    [InlineData("")]
+    public void Json_text_escaped_as_a_string_reads_back_as_the_same_text(string json)
+    {
+        var bytes = System.Text.Encoding.ASCII.GetBytes(json);
+        var destination = new byte[(bytes.Length * 2) + 2];
+        destination[0] = (byte)'"';
+        var written = Gateway.Aggregator.Outputs.CloudWatch.CloudWatchOutput.EscapeJsonText(bytes, destination.AsSpan(1));
+        destination[written + 1] = (byte)'"';
+
+        Assert.Equal(json, System.Text.Json.JsonSerializer.Deserialize<string>(destination.AsSpan(0, written + 2)));
+    }
+
     private static ConfigSection Basic() => Section(
         "cloudwatch_logs",
         ("region", FakeCloudWatchLogsServer.Region),
