@@ -53,6 +53,39 @@ public sealed class BatchingDispatchTests
         await Eventually.TrueAsync(() => engine.Outputs[0].FlushedChunks == 3 && engine.MemoryBytes == 0, "released once flushed");
     }
 
+    [Fact]
+    public async Task Disk_chunks_are_released_while_the_output_holds_them_and_read_back_for_a_dead_letter()
+    {
+        using var dir = new TempDirectory();
+
+        // No memory for chunks (all stay on disk) and backlog for about one: the window still fills, because a
+        // batching output's disk chunk is let go once its flush waits.
+        var options = new BufferOptions { StoragePath = dir.Storage, KeepRejected = true, ChunkMemoryLimitBytes = 1, BacklogMemLimitBytes = 3_000 };
+        var output = new HoldingBatchOutput(window: 8) { ReleaseOnSendPending = false };
+        var engine = TestEngines.Create(options, null, new OutputRegistration(output, new TagMatcher("*", null), new RetryPolicy(1, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5))));
+        await using var _ = engine;
+        await TestEngines.StartAsync(engine);
+        var sent = new List<EventChunk>();
+        for (var i = 0; i < 5; i++)
+        {
+            var chunk = TestChunks.Make("disk", $"d{i}", events: 20);
+            sent.Add(chunk);
+            await engine.AppendAsync(chunk, CancellationToken.None);
+        }
+
+        // At most one chunk (~1.3 KB) fits the memory budget; the other four would need 5 KB of backlog loaded at once.
+        await Eventually.TrueAsync(() => output.InFlight == 5, "five disk chunks inside the output at once");
+        Assert.True(engine.MemoryBytes <= sent[0].ByteLength, $"{engine.MemoryBytes} bytes of chunks in memory");
+
+        output.ReleaseAll(FlushResult.Error);
+
+        await Eventually.TrueAsync(() => engine.Outputs[0].DeadLetteredChunks == 5, "all five dead-lettered");
+        var files = Directory.GetFiles(Path.Combine(dir.Storage, "rejected", "holding.0"), "*.msgpack");
+        Assert.Equal(
+            sent.Select(c => Convert.ToHexString(c.Events.Span)).Order(),
+            files.Select(f => Convert.ToHexString(File.ReadAllBytes(f))).Order());
+    }
+
     /// <summary>Holds every flush until <see cref="SendPending"/> (or the test) releases them.</summary>
     private sealed class HoldingBatchOutput(int window) : IBatchingOutput
     {
@@ -106,7 +139,7 @@ public sealed class BatchingDispatchTests
             }
         }
 
-        public void ReleaseAll()
+        public void ReleaseAll(FlushResult result = FlushResult.Ok)
         {
             TaskCompletionSource<FlushResult>[] held;
             lock (_gate)
@@ -117,7 +150,7 @@ public sealed class BatchingDispatchTests
 
             foreach (var done in held)
             {
-                done.TrySetResult(FlushResult.Ok);
+                done.TrySetResult(result);
             }
         }
 
