@@ -5,20 +5,24 @@ namespace Gateway.Aggregator.Outputs.CloudWatch;
 /// <summary>One record routed and formatted: where its message bytes are and when it happened.</summary>
 internal readonly record struct CloudWatchPlannedEvent(int Target, long TimestampMs, int Offset, int Length, int Sequence);
 
-/// <summary>A byte buffer from the pool that can also be cut back (a skipped or truncated message).</summary>
+/// <summary>A byte buffer from the output's pool that can also be cut back (a skipped or truncated message).</summary>
 internal sealed class CloudWatchMessageBuffer : IBufferWriter<byte>, IDisposable
 {
+    private readonly ArrayPool<byte> _pool;
     private byte[] _buffer;
     private int _written;
 
-    public CloudWatchMessageBuffer(int initialCapacity)
+    public CloudWatchMessageBuffer(int initialCapacity, ArrayPool<byte> pool)
     {
-        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initialCapacity, 256));
+        _pool = pool;
+        _buffer = pool.Rent(Math.Max(initialCapacity, 256));
     }
 
     public int WrittenCount => _written;
 
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
+
+    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
 
     public void Truncate(int length) => _written = Math.Min(_written, length);
 
@@ -44,9 +48,9 @@ internal sealed class CloudWatchMessageBuffer : IBufferWriter<byte>, IDisposable
             return;
         }
 
-        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _written + sizeHint));
+        var bigger = _pool.Rent(Math.Max(_buffer.Length * 2, _written + sizeHint));
         _buffer.AsSpan(0, _written).CopyTo(bigger);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        _pool.Return(_buffer);
         _buffer = bigger;
     }
 
@@ -56,7 +60,7 @@ internal sealed class CloudWatchMessageBuffer : IBufferWriter<byte>, IDisposable
         _buffer = [];
         if (buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            _pool.Return(buffer);
         }
     }
 }
@@ -71,10 +75,10 @@ internal sealed class CloudWatchFlushPlan : IDisposable
     private CloudWatchPlannedEvent[] _events;
     private int _count;
 
-    public CloudWatchFlushPlan(int eventCapacity, int chunkBytes)
+    public CloudWatchFlushPlan(int eventCapacity, int chunkBytes, ArrayPool<byte> pool)
     {
         _events = ArrayPool<CloudWatchPlannedEvent>.Shared.Rent(Math.Max(eventCapacity, 1));
-        Messages = new CloudWatchMessageBuffer(chunkBytes + 1024);
+        Messages = new CloudWatchMessageBuffer(chunkBytes + 1024, pool);
     }
 
     public CloudWatchMessageBuffer Messages { get; }

@@ -38,6 +38,14 @@ internal sealed class CloudWatchOutput : IBatchingOutput
     private int _activeSenders;
     private long _heldBytes;
 
+    /// <summary>
+    /// The output's own pools. Formatted messages wait seconds for their request and requests are ~1-2 MiB: the
+    /// shared pool keeps only a few arrays per size, so the rest would be new large-object-heap arrays each time
+    /// (garbage only a full GC frees). These keep as many as the held-bytes cap lets be in use at once.
+    /// </summary>
+    private readonly ArrayPool<byte> _buffers = ArrayPool<byte>.Create(maxArrayLength: 4 * 1024 * 1024, maxArraysPerBucket: 256);
+    private readonly ArrayPool<CloudWatchQueuedEvent> _requests = ArrayPool<CloudWatchQueuedEvent>.Create(maxArrayLength: 16 * 1024, maxArraysPerBucket: 64);
+
     /// <summary>Messages are whole records as JSON with non-ASCII escaped (no <c>log_key</c>, escape_unicode on).</summary>
     private readonly bool _messagesAreAsciiJson;
 
@@ -285,8 +293,8 @@ internal sealed class CloudWatchOutput : IBatchingOutput
     private async Task SendQueueAsync(CloudWatchStreamTarget target)
     {
         var queue = target.Queue;
-        var request = ArrayPool<CloudWatchQueuedEvent>.Shared.Rent(CloudWatchOutputSettings.MaxBatchEvents);
-        var body = new PooledBufferWriter(64 * 1024);
+        var request = _requests.Rent(CloudWatchOutputSettings.MaxBatchEvents);
+        var body = new CloudWatchMessageBuffer(64 * 1024, _buffers);
         try
         {
             // Encoding is CPU work: let the caller (a flush or a timer) go on first.
@@ -319,7 +327,7 @@ internal sealed class CloudWatchOutput : IBatchingOutput
                 bool sent;
                 try
                 {
-                    body.Reset();
+                    body.Truncate(0);
                     EncodeRequest(request.AsSpan(0, count), body);
                     sent = await SendBatchAsync(target, body.WrittenMemory, count, _stopping.Token).ConfigureAwait(false);
                 }
@@ -350,7 +358,7 @@ internal sealed class CloudWatchOutput : IBatchingOutput
         finally
         {
             body.Dispose();
-            ArrayPool<CloudWatchQueuedEvent>.Shared.Return(request);
+            _requests.Return(request);
             Interlocked.Decrement(ref _activeSenders);
         }
     }
@@ -402,7 +410,7 @@ internal sealed class CloudWatchOutput : IBatchingOutput
     }
 
     /// <summary>Writes the request's <c>logEvents</c> array: <c>[{"timestamp":ms,"message":"..."},...]</c>.</summary>
-    private void EncodeRequest(ReadOnlySpan<CloudWatchQueuedEvent> events, PooledBufferWriter output)
+    private void EncodeRequest(ReadOnlySpan<CloudWatchQueuedEvent> events, CloudWatchMessageBuffer output)
     {
         if (!_messagesAreAsciiJson)
         {
@@ -666,7 +674,7 @@ internal sealed class CloudWatchOutput : IBatchingOutput
     /// <summary>Routes, formats and batches the chunk's records. Allocates per flush, not per record.</summary>
     private CloudWatchFlushPlan Plan(EventChunk chunk)
     {
-        var plan = new CloudWatchFlushPlan(chunk.EventCount, chunk.ByteLength);
+        var plan = new CloudWatchFlushPlan(chunk.EventCount, chunk.ByteLength, _buffers);
         var nodeName = string.IsNullOrEmpty(chunk.NodeName) ? null : chunk.NodeName;
         var perRecord = _settings.Group.DependsOnRecord || _settings.Stream.DependsOnRecord;
         var names = new ArrayBufferWriter<byte>(256);
