@@ -273,7 +273,23 @@ internal sealed class OutputDispatcher
                     }
 
                     Interlocked.Decrement(ref _queueDepth);
-                    var loaded = await LoadAsync(item.Chunk).ConfigureAwait(false);
+                    var room = _batching!.WaitForRoomAsync(_abort.Token);
+                    if (!room.IsCompleted)
+                    {
+                        _batching.SendPending();
+                    }
+
+                    LoadedChunk loaded;
+                    try
+                    {
+                        await room.ConfigureAwait(false);
+                        loaded = await LoadAsync(item.Chunk).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+                    {
+                        loaded = new LoadedChunk(LoadOutcome.Aborted, default, null);
+                    }
+
                     if (loaded.Outcome != LoadOutcome.Loaded)
                     {
                         Interlocked.Decrement(ref _inFlight);

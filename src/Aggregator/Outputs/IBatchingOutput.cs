@@ -23,4 +23,11 @@ internal interface IBatchingOutput : IOutput
     /// over more chunks for a while (the in-flight window or the memory budget is full) or is shutting down.
     /// </summary>
     void SendPending();
+
+    /// <summary>
+    /// Completes when the output has room for another chunk (what it holds is under its own memory bound). The
+    /// engine awaits it before loading the next chunk, so a slow destination slows intake instead of growing
+    /// memory; it calls <see cref="SendPending"/> first when the wait is not over at once.
+    /// </summary>
+    ValueTask WaitForRoomAsync(CancellationToken cancellationToken);
 }

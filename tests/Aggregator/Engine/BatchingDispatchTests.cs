@@ -130,6 +130,8 @@ public sealed class BatchingDispatchTests
             }
         }
 
+        public ValueTask WaitForRoomAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
         public void SendPending()
         {
             Interlocked.Increment(ref _sendPendingCalls);

@@ -37,6 +37,8 @@ internal sealed class CloudWatchOutput : IBatchingOutput
     private readonly CancellationTokenSource _stopping = new();
     private int _activeSenders;
     private long _heldBytes;
+    private TaskCompletionSource? _room;
+    private readonly Lock _roomGate = new();
 
     /// <summary>
     /// The output's own pools. Formatted messages wait seconds for their request and requests are ~1-2 MiB: the
@@ -136,7 +138,10 @@ internal sealed class CloudWatchOutput : IBatchingOutput
         }
         finally
         {
-            Interlocked.Add(ref _heldBytes, -held);
+            if (Interlocked.Add(ref _heldBytes, -held) <= _settings.MaxHeldBytes)
+            {
+                SignalRoom();
+            }
         }
 
         if (result == FlushResult.Ok)
@@ -148,6 +153,42 @@ internal sealed class CloudWatchOutput : IBatchingOutput
 
         _progress.Remember(chunk, delivered);
         return _outputMetrics.Failed(FlushResult.Retry);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask WaitForRoomAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _heldBytes) <= _settings.MaxHeldBytes)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        Task room;
+        lock (_roomGate)
+        {
+            _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            room = _room.Task;
+        }
+
+        // Checked again after publishing the waiter: a release in between would otherwise be missed.
+        if (Volatile.Read(ref _heldBytes) <= _settings.MaxHeldBytes)
+        {
+            SignalRoom();
+        }
+
+        return new ValueTask(room.WaitAsync(cancellationToken));
+    }
+
+    private void SignalRoom()
+    {
+        TaskCompletionSource? room;
+        lock (_roomGate)
+        {
+            room = _room;
+            _room = null;
+        }
+
+        room?.TrySetResult();
     }
 
     /// <inheritdoc/>

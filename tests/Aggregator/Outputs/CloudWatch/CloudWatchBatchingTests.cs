@@ -157,6 +157,25 @@ public sealed class CloudWatchBatchingTests : IAsyncLifetime
         Assert.Empty(_fake.Violations);
     }
 
+    [Fact]
+    public async Task Past_its_held_bytes_the_output_sends_what_it_has_and_has_no_room_until_that_is_delivered()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var output = Output(WithEndpoint(Basic(), _fake.Endpoint), time: time, flushInterval: FlushInterval, maxHeldBytes: 10_000);
+        Assert.True(output.WaitForRoomAsync(default).IsCompleted);
+        var now = NowMs - 60_000;
+
+        var small = output.FlushAsync(Chunk("a", [(now, "small")]), default).AsTask();
+        Assert.True(output.WaitForRoomAsync(default).IsCompleted, "one small record is within the bound");
+        var big = output.FlushAsync(Chunk("b", Enumerable.Range(0, 200).Select(i => (now + i, new string('x', 100))).ToList()), default).AsTask();
+        var room = output.WaitForRoomAsync(default).AsTask();
+
+        // Over the bound: both streams went out without waiting for the (frozen) flush interval, then room is back.
+        Assert.Equal([FlushResult.Ok, FlushResult.Ok], await Task.WhenAll(small, big).WaitAsync(TimeSpan.FromSeconds(30)));
+        await room.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(2, _fake.PutCalls.Count(c => c.Outcome == "OK"));
+    }
+
     [Theory]
     [InlineData("{\"log\":\"plain\"}")]
     [InlineData("{\"log\":\"quote \\\" and backslash \\\\ and \\u00e9 and \\n\"}")]

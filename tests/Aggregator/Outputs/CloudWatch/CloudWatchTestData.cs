@@ -41,7 +41,7 @@ internal static class CloudWatchTestData
     /// The output with small backoffs so retries do not slow the tests, and a short flush interval (a lone chunk's
     /// partial request waits that long for company) unless the test drives time itself.
     /// </summary>
-    public static CloudWatchOutput Output(ConfigSection section, string hostName = "aggregator-host", TimeProvider? time = null, TimeSpan? flushInterval = null)
+    public static CloudWatchOutput Output(ConfigSection section, string hostName = "aggregator-host", TimeProvider? time = null, TimeSpan? flushInterval = null, long? maxHeldBytes = null)
     {
         var context = new OutputContext
         {
@@ -55,6 +55,7 @@ internal static class CloudWatchTestData
             BackoffBase = TimeSpan.FromMilliseconds(5),
             BackoffCap = TimeSpan.FromMilliseconds(50),
             FlushInterval = flushInterval ?? TimeSpan.FromMilliseconds(20),
+            MaxHeldBytes = maxHeldBytes ?? CloudWatchOutputSettings.DefaultMaxHeldBytes,
         };
         var client = CloudWatchLogsClient.Create(settings.Region, settings.Endpoint, Credentials, settings.ExtraUserAgent, settings.MaxConcurrentRequests, logFormat: settings.LogFormat);
         return new CloudWatchOutput(context.InstanceName, settings, client, context, NullLogger.Instance);
