@@ -274,11 +274,6 @@ internal sealed class OutputDispatcher
 
                     Interlocked.Decrement(ref _queueDepth);
                     var room = _batching!.WaitForRoomAsync(_abort.Token);
-                    if (!room.IsCompleted)
-                    {
-                        _batching.SendPending();
-                    }
-
                     LoadedChunk loaded;
                     try
                     {

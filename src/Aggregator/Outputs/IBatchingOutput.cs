@@ -27,7 +27,7 @@ internal interface IBatchingOutput : IOutput
     /// <summary>
     /// Completes when the output has room for another chunk (what it holds is under its own memory bound). The
     /// engine awaits it before loading the next chunk, so a slow destination slows intake instead of growing
-    /// memory; it calls <see cref="SendPending"/> first when the wait is not over at once.
+    /// memory. The output itself starts sending what frees room.
     /// </summary>
     ValueTask WaitForRoomAsync(CancellationToken cancellationToken);
 }

@@ -117,7 +117,7 @@ internal sealed class CloudWatchOutput : IBatchingOutput
         {
             // Requests are not filling fast enough for the memory they hold (many quiet streams): send them now.
             Enqueue(pending);
-            SendPending();
+            RelieveMemory();
         }
         else
         {
@@ -170,6 +170,8 @@ internal sealed class CloudWatchOutput : IBatchingOutput
             room = _room.Task;
         }
 
+        RelieveMemory();
+
         // Checked again after publishing the waiter: a release in between would otherwise be missed.
         if (Volatile.Read(ref _heldBytes) <= _settings.MaxHeldBytes)
         {
@@ -192,22 +194,41 @@ internal sealed class CloudWatchOutput : IBatchingOutput
     }
 
     /// <inheritdoc/>
-    public void SendPending()
+    public void SendPending() => SendQueuesFrom(0);
+
+    /// <summary>
+    /// Over the held-bytes bound: send the streams holding at least half a request, which frees the most memory
+    /// in the fewest (still large) requests; only when none does, every stream sends what it has.
+    /// </summary>
+    private void RelieveMemory()
     {
+        if (SendQueuesFrom(CloudWatchOutputSettings.MaxBatchBytes / 2) == 0)
+        {
+            SendQueuesFrom(0);
+        }
+    }
+
+    /// <summary>Makes every queue holding at least <paramref name="minBytes"/> (and something) due now; returns how many.</summary>
+    private int SendQueuesFrom(long minBytes)
+    {
+        var started = 0;
         foreach (var target in _streams.Values)
         {
             var queue = target.Queue;
             lock (queue.Gate)
             {
-                if (queue.Count == 0)
+                if (queue.Count == 0 || queue.Bytes < minBytes)
                 {
                     continue;
                 }
 
+                started++;
                 queue.DueBefore = queue.NextArrival;
                 StartSenderLocked(target);
             }
         }
+
+        return started;
     }
 
     /// <summary>Puts the chunk's records (those not delivered by an earlier try) into their streams' queues.</summary>
