@@ -40,7 +40,7 @@ trap cleanup EXIT
 echo "==> fake Kubernetes API with $pods pods"
 dotnet .tmp/bin/fakes/Gateway.FakeServices.dll --kubernetes-pods "$pods" --kubernetes-token bench-token >"$work/fakes.log" 2>&1 &
 fake_pid=$!
-for _ in $(seq 1 240); do
+for _ in $(seq 1 480); do
   grep -q '^ready$' "$work/fakes.log" && break
   kill -0 "$fake_pid" 2>/dev/null || { cat "$work/fakes.log" >&2; exit 1; }
   sleep 0.25
@@ -84,14 +84,21 @@ cat >"$work/fluent-bit.conf" <<CONF
     Match *
 CONF
 
+# BENCH_PERF=1: profile the measured run (perf record; JIT'd frames named via the perf map) into $work/perf.data.
+if [ -n "${BENCH_PERF:-}" ]; then
+  export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
+fi
 dotnet .tmp/bin/aggregator/Gateway.Aggregator.dll -c "$work/fluent-bit.conf" >"$work/aggregator.log" 2>&1 &
 pid=$!
+unset DOTNET_PerfMapEnabled DOTNET_EnableWriteXorExecute
 
-for _ in $(seq 1 120); do
-  curl -fsS "http://127.0.0.1:${http_port}/readyz" >/dev/null 2>&1 && break
+ready=""
+for _ in $(seq 1 480); do
+  curl -fsS "http://127.0.0.1:${http_port}/readyz" >/dev/null 2>&1 && { ready=1; break; }
   kill -0 "$pid" 2>/dev/null || { cat "$work/aggregator.log" >&2; exit 1; }
   sleep 0.25
 done
+[ -n "$ready" ] || { echo "aggregator not ready after 120 s" >&2; cat "$work/aggregator.log" >&2; exit 1; }
 
 ticks="$(getconf CLK_TCK)"
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -102,10 +109,19 @@ metric() { curl -fsS "http://127.0.0.1:${http_port}/metrics" 2>/dev/null | awk -
 dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records "$warmup" --connections "$connections" --batch "$batch" --kubernetes-pods "$pods" >/dev/null
 dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records "$((pods * 10))" --connections "$connections" --batch 10 --kubernetes-pods "$pods" >/dev/null
 
+perf_pid=""
+if [ -n "${BENCH_PERF:-}" ]; then
+  perf record -F 499 -g -p "$pid" -o "$work/perf.data" >/dev/null 2>&1 &
+  perf_pid=$!
+fi
 before="$(cpu_ticks "$pid")"
 echo "==> load: $records records over $pods pods, $connections connections, $batch records per message (acks on)"
 result="$(dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records "$records" --connections "$connections" --batch "$batch" --kubernetes-pods "$pods")"
 after="$(cpu_ticks "$pid")"
+if [ -n "$perf_pid" ]; then
+  kill -INT "$perf_pid" 2>/dev/null || true
+  wait "$perf_pid" 2>/dev/null || true
+fi
 echo "    $result"
 
 rate="$(sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p' <<<"$result")"
