@@ -46,6 +46,7 @@ internal sealed class CloudWatchOutput : IBatchingOutput
     /// (garbage only a full GC frees). These keep as many as the held-bytes cap lets be in use at once.
     /// </summary>
     private readonly ArrayPool<byte> _buffers = ArrayPool<byte>.Create(maxArrayLength: 4 * 1024 * 1024, maxArraysPerBucket: 256);
+    private readonly SemaphoreSlim _bodySlots;
     private readonly ArrayPool<CloudWatchQueuedEvent> _requests = ArrayPool<CloudWatchQueuedEvent>.Create(maxArrayLength: 16 * 1024, maxArraysPerBucket: 64);
 
     /// <summary>Messages are whole records as JSON with non-ASCII escaped (no <c>log_key</c>, escape_unicode on).</summary>
@@ -64,6 +65,7 @@ internal sealed class CloudWatchOutput : IBatchingOutput
         _backoff = new CloudWatchRetryBackoff(settings.AutoRetryRequests ? settings.MaxAttempts : 1, settings.BackoffBase, settings.BackoffCap, context.TimeProvider);
         _gate = new AdaptiveSendGate(settings.MaxConcurrentRequests);
         _time = context.TimeProvider;
+        _bodySlots = new SemaphoreSlim(Math.Max(1, settings.MaxConcurrentRequests));
         _messagesAreAsciiJson = _logKey is null && (_jsonFlags & FluentJsonFlags.RawUnicode) == 0;
     }
 
@@ -356,7 +358,6 @@ internal sealed class CloudWatchOutput : IBatchingOutput
     {
         var queue = target.Queue;
         var request = _requests.Rent(CloudWatchOutputSettings.MaxBatchEvents);
-        var body = new CloudWatchMessageBuffer(64 * 1024, _buffers);
         try
         {
             // Encoding is CPU work: let the caller (a flush or a timer) go on first.
@@ -389,9 +390,20 @@ internal sealed class CloudWatchOutput : IBatchingOutput
                 bool sent;
                 try
                 {
-                    body.Truncate(0);
-                    EncodeRequest(request.AsSpan(0, count), body);
-                    sent = await SendBatchAsync(target, body.WrittenMemory, count, _stopping.Token).ConfigureAwait(false);
+                    // A request body (~1-2 MiB) exists only while it holds one of the request slots, so many
+                    // streams ready at once do not each hold an encoded body while they wait for the send gate.
+                    await _bodySlots.WaitAsync(_stopping.Token).ConfigureAwait(false);
+                    var body = new CloudWatchMessageBuffer(64 * 1024, _buffers);
+                    try
+                    {
+                        EncodeRequest(request.AsSpan(0, count), body);
+                        sent = await SendBatchAsync(target, body.WrittenMemory, count, _stopping.Token).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        body.Dispose();
+                        _bodySlots.Release();
+                    }
                 }
                 catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
                 {
@@ -419,7 +431,6 @@ internal sealed class CloudWatchOutput : IBatchingOutput
         }
         finally
         {
-            body.Dispose();
             _requests.Return(request);
             Interlocked.Decrement(ref _activeSenders);
         }
