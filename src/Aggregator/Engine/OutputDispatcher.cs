@@ -241,9 +241,9 @@ internal sealed class OutputDispatcher
 
     /// <summary>
     /// The worker of a batching output: loads chunks and starts their flushes in queue order, one at a time, but
-    /// does not wait for a flush to finish before starting the next — up to the output's window. When the window
-    /// (or the backlog budget) is full the output is told to send what it holds, so a stalled engine never waits
-    /// out the output's flush interval.
+    /// does not wait for a flush to finish before starting the next — up to the output's window, and only while
+    /// the output has room (its own memory bound). When the window or the backlog budget is full the output is
+    /// told to send what it holds, so a stalled engine never waits out the output's flush interval.
     /// </summary>
     private async Task PipelinedWorkerLoopAsync()
     {
@@ -299,7 +299,7 @@ internal sealed class OutputDispatcher
                         continue;
                     }
 
-                    if (flushes.Count >= 64)
+                    if (flushes.Count >= 2 * _batching.MaxChunksInFlight)
                     {
                         flushes.RemoveAll(static t => t.IsCompleted);
                     }
