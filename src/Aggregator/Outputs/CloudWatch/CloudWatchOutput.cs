@@ -312,7 +312,7 @@ internal sealed class CloudWatchOutput : IBatchingOutput
 
         if (queue.Timer is null)
         {
-            queue.Timer = _time.CreateTimer(static state => ((CloudWatchOutput)((object[])state!)[0]).FlushIntervalOver((CloudWatchStreamTarget)((object[])state!)[1]), new object[] { this, target }, due, Timeout.InfiniteTimeSpan);
+            queue.Timer = _time.CreateTimer(static state => ((StreamTimer)state!).Fire(), new StreamTimer(this, target), due, Timeout.InfiniteTimeSpan);
         }
         else
         {
@@ -930,4 +930,9 @@ internal sealed class CloudWatchOutput : IBatchingOutput
         _client.Dispose();
     }
 
+    /// <summary>What a stream's flush-interval timer calls back (one per stream, made once).</summary>
+    private sealed record StreamTimer(CloudWatchOutput Output, CloudWatchStreamTarget Target)
+    {
+        public void Fire() => Output.FlushIntervalOver(Target);
+    }
 }
