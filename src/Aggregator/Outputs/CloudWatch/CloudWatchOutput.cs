@@ -107,7 +107,9 @@ internal sealed class CloudWatchOutput : IBatchingOutput
             return FlushResult.Ok;
         }
 
-        var delivered = _progress.Find(chunk);
+        // Progress is keyed by the plan (the formatted records), not the chunk's bytes: the engine may reuse a disk
+        // chunk's memory once this flush waits (IBatchingOutput), while the plan lives until this flush is done.
+        var delivered = _progress.Find(chunk.Tag, plan);
         if (delivered is null || delivered.Length != eventCount)
         {
             delivered = new bool[eventCount];
@@ -115,46 +117,53 @@ internal sealed class CloudWatchOutput : IBatchingOutput
 
         var pending = new CloudWatchPendingChunk(plan, delivered, _time.GetTimestamp());
         var held = messageBytes + ((long)eventCount * CloudWatchOutputSettings.EventOverheadBytes);
-        if (Interlocked.Add(ref _heldBytes, held) > _settings.MaxHeldBytes)
-        {
-            // Requests are not filling fast enough for the memory they hold (many quiet streams): send them now.
-            Enqueue(pending);
-            RelieveMemory();
-        }
-        else
-        {
-            Enqueue(pending);
-        }
-
-        FlushResult result;
         try
         {
-            result = await pending.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // Shutdown: records not yet in a request leave the queues; what went through is remembered for the retry.
-            pending.Abandon();
-            _progress.Remember(chunk, delivered);
-            throw;
+            if (Interlocked.Add(ref _heldBytes, held) > _settings.MaxHeldBytes)
+            {
+                // Requests are not filling fast enough for the memory they hold (many quiet streams): send them now.
+                Enqueue(pending);
+                RelieveMemory();
+            }
+            else
+            {
+                Enqueue(pending);
+            }
+
+            FlushResult result;
+            try
+            {
+                result = await pending.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Shutdown: records not yet in a request leave the queues; what went through is remembered for the retry.
+                pending.Abandon();
+                _progress.Remember(chunk.Tag, plan, delivered);
+                throw;
+            }
+            finally
+            {
+                if (Interlocked.Add(ref _heldBytes, -held) <= _settings.MaxHeldBytes)
+                {
+                    SignalRoom();
+                }
+            }
+
+            if (result == FlushResult.Ok)
+            {
+                _progress.Forget(chunk.Tag, plan);
+                _outputMetrics.Delivered(eventCount, messageBytes);
+                return FlushResult.Ok;
+            }
+
+            _progress.Remember(chunk.Tag, plan, delivered);
+            return _outputMetrics.Failed(FlushResult.Retry);
         }
         finally
         {
-            if (Interlocked.Add(ref _heldBytes, -held) <= _settings.MaxHeldBytes)
-            {
-                SignalRoom();
-            }
+            pending.ReleasePlan();
         }
-
-        if (result == FlushResult.Ok)
-        {
-            _progress.Forget(chunk);
-            _outputMetrics.Delivered(eventCount, messageBytes);
-            return FlushResult.Ok;
-        }
-
-        _progress.Remember(chunk, delivered);
-        return _outputMetrics.Failed(FlushResult.Retry);
     }
 
     /// <inheritdoc/>

@@ -13,6 +13,7 @@ internal sealed class CloudWatchPendingChunk
     private readonly TaskCompletionSource<FlushResult> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CloudWatchFlushPlan? _plan;
     private int _unsettled = 1; // the enqueueing flush holds one until every record is queued
+    private int _planHolders = 2; // the unsettled records, and the flush (it keys progress by the plan at the end)
     private volatile bool _failed;
 
     public CloudWatchPendingChunk(CloudWatchFlushPlan plan, bool[] delivered, long queuedAt)
@@ -22,7 +23,7 @@ internal sealed class CloudWatchPendingChunk
         QueuedAt = queuedAt;
     }
 
-    /// <summary>Valid while any of the chunk's records is unsettled (it is disposed with the last one).</summary>
+    /// <summary>Valid while any of the chunk's records is unsettled or its flush still runs (<see cref="ReleasePlan"/>).</summary>
     public CloudWatchFlushPlan Plan => _plan ?? throw new ObjectDisposedException(nameof(CloudWatchPendingChunk));
 
     /// <summary>By record sequence: sent (or refused for good) in this flush or an earlier try of the chunk.</summary>
@@ -48,8 +49,17 @@ internal sealed class CloudWatchPendingChunk
 
         if (Interlocked.Add(ref _unsettled, -records) == 0)
         {
-            Interlocked.Exchange(ref _plan, null)?.Dispose();
+            ReleasePlan();
             _done.TrySetResult(_failed ? FlushResult.Retry : FlushResult.Ok);
+        }
+    }
+
+    /// <summary>One holder is done with the plan; the last returns its pooled buffers.</summary>
+    public void ReleasePlan()
+    {
+        if (Interlocked.Decrement(ref _planHolders) == 0)
+        {
+            Interlocked.Exchange(ref _plan, null)?.Dispose();
         }
     }
 
