@@ -191,6 +191,43 @@ public sealed class CloudWatchBatchingTests : IAsyncLifetime
         Assert.Equal(json, System.Text.Json.JsonSerializer.Deserialize<string>(destination.AsSpan(0, written + 2)));
     }
 
+    /// <summary>
+    /// Disk chunks whose memory the engine lets go while the output holds their records, requests throttled and
+    /// not retried inside the output: the engine's retries send only what did not go through, so every record
+    /// lands exactly once.
+    /// </summary>
+    [Fact]
+    public async Task Disk_chunks_retried_by_the_engine_deliver_every_record_once()
+    {
+        using var dir = new TempDirectory();
+        var section = Section("cloudwatch_logs", ("region", FakeCloudWatchLogsServer.Region), ("log_group_name", "g"), ("log_stream_prefix", "s-"), ("auto_create_group", "true"), ("auto_retry_requests", "false"));
+        var output = Output(WithEndpoint(section, _fake.Endpoint), flushInterval: TimeSpan.FromMilliseconds(50));
+        var options = new BufferOptions { StoragePath = dir.Storage, ChunkMemoryLimitBytes = 1, BacklogMemLimitBytes = 64 * 1024 };
+        var engine = new AggregatorEngine(
+            options,
+            [new OutputRegistration(output, new TagMatcher("*", null), new RetryPolicy(100, TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(50)))],
+            null,
+            NullLoggerFactory.Instance);
+        await using var _ = engine;
+        await TestEngines.StartAsync(engine);
+        _fake.ThrottlePercent = 30;
+        var now = NowMs - 60_000;
+        const int Chunks = 60;
+        for (var c = 0; c < Chunks; c++)
+        {
+            var events = Enumerable.Range(0, 200).Select(i => (now + (c * 200) + i, $"c{c}-{i}")).ToList();
+            await engine.AppendAsync(Chunk(c % 3 == 0 ? "app.x" : "app.y", events), CancellationToken.None);
+        }
+
+        await Eventually.TrueAsync(() => engine.Outputs[0].FlushedChunks == Chunks, "every chunk flushed", TimeSpan.FromSeconds(90));
+
+        Assert.True(engine.Outputs[0].Retries > 0, "no chunk was retried: the test did not test retries");
+        var messages = _fake.Events("g", "s-app.x").Concat(_fake.Events("g", "s-app.y")).Select(e => e.Message).ToList();
+        Assert.Equal(Chunks * 200, messages.Count);
+        Assert.Equal(Chunks * 200, messages.Distinct().Count());
+        Assert.Empty(_fake.Violations);
+    }
+
     private static ConfigSection Basic() => Section(
         "cloudwatch_logs",
         ("region", FakeCloudWatchLogsServer.Region),
