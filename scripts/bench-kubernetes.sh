@@ -109,6 +109,8 @@ metric() { curl -fsS "http://127.0.0.1:${http_port}/metrics" 2>/dev/null | awk -
 dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records "$warmup" --connections "$connections" --batch "$batch" --kubernetes-pods "$pods" >/dev/null
 dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records "$((pods * 10))" --connections "$connections" --batch 10 --kubernetes-pods "$pods" >/dev/null
 
+# Peak so far: start-up, the initial pod list (the API client's objects for every pod) and the warm-ups.
+warm_rss_mib="$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")"
 perf_pid=""
 if [ -n "${BENCH_PERF:-}" ]; then
   perf record -F 499 -g -p "$pid" -o "$work/perf.data" >/dev/null 2>&1 &
@@ -147,7 +149,7 @@ echo
 echo "records/s:            $rate"
 echo "aggregator CPU s:     $cpu_seconds"
 echo "records per CPU-s:    $per_cpu"
-echo "peak RSS (VmHWM):     ${peak_rss_mib} MiB"
+echo "peak RSS (VmHWM):     ${peak_rss_mib} MiB (${warm_rss_mib} MiB before the measured run: start-up, pod list, warm-ups)"
 echo "null output received: ${flushed} of ${sent} sent (warm-ups included; grep drops level=debug, 1 in 8)"
 echo "kubernetes filter:    ${enriched} enriched, ${without} without metadata"
 echo "fake API server:      ${requests}"
