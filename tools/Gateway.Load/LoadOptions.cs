@@ -22,10 +22,20 @@ internal sealed class LoadOptions
 
     public TimeSpan AckTimeout { get; private init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// When above 0: send container-log records (docker json-file shape, an app JSON line in <c>log</c>) tagged as
+    /// the tail files of <see cref="Gateway.Tools.SyntheticPods"/> 0..N-1, one pod per message in turn, instead of
+    /// plain records under <see cref="Tag"/>.
+    /// </summary>
+    public int KubernetesPods { get; private init; }
+
     public const string Usage =
         "Usage: Gateway.Load [--host 127.0.0.1] [--port 24224] [--records 1000000] [--connections 4]\n" +
         "                    [--batch 1000] [--record-bytes 200] [--tag load.test] [--ack-timeout 60]\n" +
-        "Sends records as PackedForward messages with acks over concurrent connections; prints records/s.";
+        "                    [--kubernetes-pods N]\n" +
+        "Sends records as PackedForward messages with acks over concurrent connections; prints records/s.\n" +
+        "--kubernetes-pods N: container-log records ({log: app JSON line, stream, time}) tagged\n" +
+        "kube.var.log.containers.<pod>_<namespace>_app-<id>.log over the N pods Gateway.FakeServices serves.";
 
     public static bool TryParse(string[] args, out LoadOptions options, out string? error)
     {
@@ -33,7 +43,7 @@ internal sealed class LoadOptions
         error = null;
         string host = options.Host, tag = options.Tag;
         long port = options.Port, records = options.Records, connections = options.Connections, batch = options.Batch,
-            recordBytes = options.RecordBytes, ackTimeout = (long)options.AckTimeout.TotalSeconds;
+            recordBytes = options.RecordBytes, ackTimeout = (long)options.AckTimeout.TotalSeconds, kubernetesPods = 0;
         for (var i = 0; i < args.Length; i++)
         {
             var name = args[i];
@@ -54,6 +64,7 @@ internal sealed class LoadOptions
                 "--batch" => Number(value, 1, 100_000, ref batch),
                 "--record-bytes" => Number(value, 32, 1 << 20, ref recordBytes),
                 "--ack-timeout" => Number(value, 1, 3600, ref ackTimeout),
+                "--kubernetes-pods" => Number(value, 1, 1_000_000, ref kubernetesPods),
                 _ => false,
             };
             if (!ok)
@@ -73,6 +84,7 @@ internal sealed class LoadOptions
             RecordBytes = (int)recordBytes,
             Tag = tag,
             AckTimeout = TimeSpan.FromSeconds(ackTimeout),
+            KubernetesPods = (int)kubernetesPods,
         };
         return true;
     }

@@ -47,6 +47,7 @@ internal sealed class AggregatorEngine : IChunkSink, IHostedService, IAsyncDispo
     private int _state;
     private int _activeAppends;
     private long _nextMemoryChunkId;
+    private int _disposed;
 
     public AggregatorEngine(
         BufferOptions options,
@@ -296,6 +297,13 @@ internal sealed class AggregatorEngine : IChunkSink, IHostedService, IAsyncDispo
 
     public async ValueTask DisposeAsync()
     {
+        // The host registers the engine as a singleton and as the hosted service's factory result, so the
+        // container disposes this one instance twice; outputs and filters must see one dispose.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         if (Volatile.Read(ref _state) is StateStarting or StateRunning)
         {
             await StopAsync(CancellationToken.None).ConfigureAwait(false);

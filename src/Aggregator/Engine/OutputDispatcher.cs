@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Gateway.Aggregator.Buffer;
+using Gateway.Aggregator.Outputs;
 using Gateway.Engine.Pipeline;
 using Gateway.Engine.Records;
 using Microsoft.Extensions.Logging;
@@ -14,6 +15,9 @@ namespace Gateway.Aggregator.Engine;
 /// (as Fluent Bit's scheduler: the worker moves on to other chunks meanwhile); Error or exhausted retries
 /// dead-letter it. Progress is per output: another output's failures never hold this one. The queue holds chunk
 /// references only; its size is bounded by the memory and disk budgets every queued chunk was admitted under.
+/// An <see cref="IBatchingOutput"/> gets its chunks pipelined: a worker starts the next chunk's flush without
+/// waiting for the previous one to finish, up to the output's in-flight window, so the output can fill its
+/// requests from many chunks.
 /// </summary>
 internal sealed class OutputDispatcher
 {
@@ -27,6 +31,8 @@ internal sealed class OutputDispatcher
     private readonly CancellationTokenSource _abort = new();
     private readonly List<BufferedChunk> _abandoned = [];
     private readonly ConcurrentDictionary<ScheduledRetry, bool> _scheduledRetries = new();
+    private readonly IBatchingOutput? _batching;
+    private readonly SemaphoreSlim? _window;
     private Task _completion = Task.CompletedTask;
     private volatile bool _draining;
     private long _queued;
@@ -53,6 +59,11 @@ internal sealed class OutputDispatcher
         Name = registration.Output.Name;
         JournalKey = SegmentFormat.OutputKey(Name);
         _queue = Channel.CreateUnbounded<QueuedChunk>(new UnboundedChannelOptions { SingleReader = registration.Workers == 1 });
+        if (registration.Output is IBatchingOutput batching && batching.MaxChunksInFlight > 1)
+        {
+            _batching = batching;
+            _window = new SemaphoreSlim(batching.MaxChunksInFlight, batching.MaxChunksInFlight);
+        }
     }
 
     public int Index { get; }
@@ -90,7 +101,7 @@ internal sealed class OutputDispatcher
         var workers = new Task[_registration.Workers];
         for (var i = 0; i < workers.Length; i++)
         {
-            workers[i] = Task.Run(WorkerLoopAsync);
+            workers[i] = _window is null ? Task.Run(WorkerLoopAsync) : Task.Run(PipelinedWorkerLoopAsync);
         }
 
         _completion = Task.WhenAll(workers);
@@ -115,6 +126,9 @@ internal sealed class OutputDispatcher
     public void CompleteAdding()
     {
         _draining = true;
+
+        // A batching output would otherwise hold its last records for up to its flush interval of the grace.
+        _batching?.SendPending();
         CompleteIfDrained();
     }
 
@@ -225,6 +239,162 @@ internal sealed class OutputDispatcher
         }
     }
 
+    /// <summary>
+    /// The worker of a batching output: loads chunks and starts their flushes in queue order, one at a time, but
+    /// does not wait for a flush to finish before starting the next — up to the output's window, and only while
+    /// the output has room (its own memory bound). When the window or the backlog budget is full the output is
+    /// told to send what it holds, so a stalled engine never waits out the output's flush interval.
+    /// </summary>
+    private async Task PipelinedWorkerLoopAsync()
+    {
+        var reader = _queue.Reader;
+        var window = _window!;
+        var flushes = new List<Task>();
+        try
+        {
+            while (await reader.WaitToReadAsync(_abort.Token).ConfigureAwait(false))
+            {
+                while (!_abort.IsCancellationRequested)
+                {
+                    var slot = window.WaitAsync(_abort.Token);
+                    if (!slot.IsCompleted)
+                    {
+                        _batching!.SendPending();
+                    }
+
+                    await slot.ConfigureAwait(false);
+                    Interlocked.Increment(ref _inFlight);
+                    if (!reader.TryRead(out var item))
+                    {
+                        Interlocked.Decrement(ref _inFlight);
+                        window.Release();
+                        CompleteIfDrained();
+                        break;
+                    }
+
+                    Interlocked.Decrement(ref _queueDepth);
+                    var room = _batching!.WaitForRoomAsync(_abort.Token);
+                    LoadedChunk loaded;
+                    try
+                    {
+                        await room.ConfigureAwait(false);
+                        loaded = await LoadAsync(item.Chunk).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+                    {
+                        loaded = new LoadedChunk(LoadOutcome.Aborted, default, null);
+                    }
+
+                    if (loaded.Outcome != LoadOutcome.Loaded)
+                    {
+                        Interlocked.Decrement(ref _inFlight);
+                        window.Release();
+                        if (loaded.Outcome == LoadOutcome.Aborted)
+                        {
+                            Abandon(item.Chunk);
+                            return;
+                        }
+
+                        CompleteIfDrained();
+                        continue;
+                    }
+
+                    if (flushes.Count >= 2 * _batching.MaxChunksInFlight)
+                    {
+                        flushes.RemoveAll(static t => t.IsCompleted);
+                    }
+
+                    // Started here, in queue order; the flush runs until its records are all in the output's batches.
+                    flushes.Add(FlushInWindowAsync(item, loaded));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+        {
+            // Grace period over; what is left stays on disk (or is counted lost, for memory chunks).
+        }
+        finally
+        {
+            // In-flight flushes see the abort too; wait for them so Completion means every chunk is accounted for.
+            await Task.WhenAll(flushes).ConfigureAwait(false);
+        }
+    }
+
+    private async Task FlushInWindowAsync(QueuedChunk item, LoadedChunk loaded)
+    {
+        bool finished;
+        try
+        {
+            var flush = StartFlush(item.Chunk, loaded.Data, _abort.Token);
+            if (!flush.IsCompleted && loaded.Rented is not null)
+            {
+                // A batching output has copied what it keeps by the time its flush waits (IBatchingOutput), and a
+                // chunk read from disk is still on disk: its bytes need not stay loaded, nor hold the backlog
+                // budget, while its records wait for a request — other chunks can load meanwhile.
+                loaded.Release(_backlogBudget);
+                loaded = new LoadedChunk(LoadOutcome.Loaded, ReadOnlyMemory<byte>.Empty, null);
+            }
+
+            finished = await SettleAsync(item, flush, loaded.Data, _abort.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            loaded.Release(_backlogBudget);
+            Interlocked.Decrement(ref _inFlight);
+            _window!.Release();
+        }
+
+        if (!finished)
+        {
+            Abandon(item.Chunk);
+            return;
+        }
+
+        CompleteIfDrained();
+    }
+
+    /// <summary>The chunk's bytes: in memory already, or read from its segment under the backlog budget.</summary>
+    private async ValueTask<LoadedChunk> LoadAsync(BufferedChunk chunk)
+    {
+        if (chunk.IsUp)
+        {
+            return new LoadedChunk(LoadOutcome.Loaded, chunk.Data, null);
+        }
+
+        try
+        {
+            var reserve = _backlogBudget.ReserveAsync(chunk.Length, _abort.Token);
+            if (!reserve.IsCompleted)
+            {
+                // Chunks held by the output count against this budget: let it send them rather than wait.
+                _batching?.SendPending();
+            }
+
+            await reserve.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return new LoadedChunk(LoadOutcome.Aborted, default, null);
+        }
+
+        var loaded = ArrayPool<byte>.Shared.Rent(chunk.Length);
+        try
+        {
+            _store!.ReadPayload(chunk, loaded);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            ArrayPool<byte>.Shared.Return(loaded);
+            _backlogBudget.Release(chunk.Length);
+            EngineLog.ChunkUnreadable(_logger, ex, Name, chunk.Id, chunk.Tag);
+            CountDropped(chunk);
+            Finish(chunk);
+            return new LoadedChunk(LoadOutcome.Unreadable, default, null);
+        }
+
+        return new LoadedChunk(LoadOutcome.Loaded, loaded.AsMemory(0, chunk.Length), loaded);
+    }
+
     /// <summary>Returns false when aborted with the chunk unfinished.</summary>
     private async Task<bool> ProcessAsync(QueuedChunk item)
     {
@@ -279,13 +449,33 @@ internal sealed class OutputDispatcher
         }
     }
 
-    private async Task<bool> FlushAsync(QueuedChunk item, ReadOnlyMemory<byte> data, CancellationToken token)
+    private Task<bool> FlushAsync(QueuedChunk item, ReadOnlyMemory<byte> data, CancellationToken token) =>
+        SettleAsync(item, StartFlush(item.Chunk, data, token), data, token);
+
+    /// <summary>Calls the output; a synchronous throw becomes the returned task's fault, handled with the rest.</summary>
+    private ValueTask<FlushResult> StartFlush(BufferedChunk chunk, ReadOnlyMemory<byte> data, CancellationToken token)
+    {
+        try
+        {
+            return _registration.Output.FlushAsync(new EventChunk(chunk.Tag, data, chunk.EventCount, chunk.NodeName), token);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<FlushResult>(ex);
+        }
+    }
+
+    /// <summary>
+    /// Acts on the output's answer. <paramref name="data"/> is empty when the chunk's bytes were released early (a
+    /// batching output's disk chunk); a dead-letter file then reads them from the segment again.
+    /// </summary>
+    private async Task<bool> SettleAsync(QueuedChunk item, ValueTask<FlushResult> flush, ReadOnlyMemory<byte> data, CancellationToken token)
     {
         var chunk = item.Chunk;
         FlushResult result;
         try
         {
-            result = await _registration.Output.FlushAsync(new EventChunk(chunk.Tag, data, chunk.EventCount, chunk.NodeName), token).ConfigureAwait(false);
+            result = await flush.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -305,14 +495,14 @@ internal sealed class OutputDispatcher
                 Finish(chunk);
                 return true;
             case FlushResult.Error:
-                Reject(chunk, data.Span, "the output returned Error");
+                await RejectAsync(chunk, data, "the output returned Error").ConfigureAwait(false);
                 return true;
         }
 
         var retry = item.Retries + 1;
         if (!_registration.Retry.AllowsRetry(retry))
         {
-            Reject(chunk, data.Span, retry == 1 ? "the output asked to retry and retries are off" : $"retries exhausted after {retry} attempts");
+            await RejectAsync(chunk, data, retry == 1 ? "the output asked to retry and retries are off" : $"retries exhausted after {retry} attempts").ConfigureAwait(false);
             return true;
         }
 
@@ -346,6 +536,33 @@ internal sealed class OutputDispatcher
         lock (_abandoned)
         {
             _abandoned.Add(chunk);
+        }
+    }
+
+    private async ValueTask RejectAsync(BufferedChunk chunk, ReadOnlyMemory<byte> data, string reason)
+    {
+        if (!data.IsEmpty || chunk.Length == 0 || chunk.IsUp || _store is null)
+        {
+            Reject(chunk, data.Span, reason);
+            return;
+        }
+
+        // Released early while a batching output held its records: read the bytes back for the dead-letter file.
+        var loaded = await LoadAsync(chunk).ConfigureAwait(false);
+        if (loaded.Outcome == LoadOutcome.Loaded)
+        {
+            try
+            {
+                Reject(chunk, loaded.Data.Span, reason);
+            }
+            finally
+            {
+                loaded.Release(_backlogBudget);
+            }
+        }
+        else if (loaded.Outcome == LoadOutcome.Aborted)
+        {
+            Abandon(chunk);
         }
     }
 
@@ -397,6 +614,26 @@ internal sealed class OutputDispatcher
         }
 
         chunk.OutputFinished();
+    }
+
+    private enum LoadOutcome
+    {
+        Loaded,
+        Unreadable,
+        Aborted,
+    }
+
+    /// <summary>A chunk's bytes for one flush; <see cref="Rented"/> is set when they were read from disk.</summary>
+    private readonly record struct LoadedChunk(LoadOutcome Outcome, ReadOnlyMemory<byte> Data, byte[]? Rented)
+    {
+        public void Release(ByteBudget backlog)
+        {
+            if (Rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(Rented);
+                backlog.Release(Data.Length);
+            }
+        }
     }
 
     /// <summary>A chunk and how many retries it has had for this output.</summary>

@@ -163,6 +163,7 @@ internal static class AggregatorApplication
             InstanceName = PipelinePlan.InstanceName(section, instanceNames),
             LoggerFactory = loggerFactory,
             TimeProvider = TimeProvider.System,
+            FlushInterval = settings.Service.FlushInterval,
         });
 
         // Node-local filters (aws) come back null: the shipper already ran them on the records it forwarded.

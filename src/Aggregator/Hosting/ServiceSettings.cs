@@ -25,6 +25,9 @@ internal sealed class ServiceSettings
     /// <summary>How long shutdown waits for in-flight flushes, as Fluent Bit's <c>Grace</c>.</summary>
     public TimeSpan Grace { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary><c>Flush</c>: how long an output batching across chunks (CloudWatch Logs) may hold records.</summary>
+    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>
     /// Reads every <c>[SERVICE]</c> section (later keys win, as Fluent Bit merges them). Bad values become
     /// file:line errors in <paramref name="diagnostics"/> and the default is kept, so one run reports them all.
@@ -39,6 +42,7 @@ internal sealed class ServiceSettings
         var httpListen = IPAddress.Any;
         var httpPort = DefaultHttpPort;
         var grace = TimeSpan.FromSeconds(5);
+        var flush = TimeSpan.FromSeconds(1);
 
         foreach (var section in config.OfKind(SectionKind.Service))
         {
@@ -102,6 +106,19 @@ internal sealed class ServiceSettings
                         }
 
                         break;
+                    case "FLUSH":
+                        // Fluent Bit reads Flush as a double (e.g. 0.5); it bounds how long batching outputs hold records.
+                        if (double.TryParse(entry.Value.Trim(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var flushSeconds)
+                            && flushSeconds > 0 && flushSeconds <= 3600)
+                        {
+                            flush = TimeSpan.FromSeconds(flushSeconds);
+                        }
+                        else
+                        {
+                            Error(diagnostics, entry, "is not a number of seconds (above 0, at most 3600)");
+                        }
+
+                        break;
                 }
             }
         }
@@ -113,6 +130,7 @@ internal sealed class ServiceSettings
             HttpListen = httpListen,
             HttpPort = httpPort,
             Grace = grace,
+            FlushInterval = flush,
         };
     }
 

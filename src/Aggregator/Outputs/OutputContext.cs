@@ -23,6 +23,9 @@ public sealed class OutputContext
     /// <summary>The machine name, for outputs that report where they run.</summary>
     public string HostName { get; init; } = Environment.MachineName;
 
+    /// <summary><c>[SERVICE] Flush</c> (default 1 s): how long an output that batches across chunks may hold records.</summary>
+    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary><c>[SERVICE] json.escape_unicode</c> (Fluent Bit's default: on): non-ASCII as <c>\uXXXX</c> in JSON.</summary>
     public bool JsonEscapeUnicode { get; init; } = true;
 

@@ -139,11 +139,27 @@ public sealed class EngineFilterDisposalTests
         Assert.True(syncFilter.Disposed);
     }
 
+    [Fact]
+    public async Task Disposing_the_engine_twice_disposes_its_filters_once()
+    {
+        // The host's container disposes the engine twice (singleton and hosted service are the same instance).
+        var filter = new DisposableFilter();
+        var chain = new FilterChain([(new TagMatcher("*", null), (IFilter)filter)], Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var engine = new AggregatorEngine(new BufferOptions(), [], chain, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+
+        await engine.DisposeAsync();
+        await engine.DisposeAsync();
+
+        Assert.Equal(1, filter.DisposeCount);
+    }
+
     private sealed class DisposableFilter : IFilter, IAsyncDisposable
     {
         public string Name => "disposable";
 
         public bool Disposed { get; private set; }
+
+        public int DisposeCount { get; private set; }
 
         public FilterOutcome Filter(Gateway.Engine.Records.EventChunk chunk, System.Buffers.IBufferWriter<byte> output, out int outputEventCount)
         {
@@ -154,6 +170,7 @@ public sealed class EngineFilterDisposalTests
         public ValueTask DisposeAsync()
         {
             Disposed = true;
+            DisposeCount++;
             return ValueTask.CompletedTask;
         }
 

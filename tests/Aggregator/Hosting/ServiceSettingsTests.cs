@@ -53,4 +53,18 @@ public sealed class ServiceSettingsTests
             diagnostics.ConvertAll(d => d.ToString()));
         Assert.Equal(2020, settings.HttpPort);
     }
+
+    [Fact]
+    public void Flush_is_read_in_seconds_with_fractions_and_a_bad_one_is_reported()
+    {
+        var diagnostics = new List<ConfigDiagnostic>();
+        Assert.Equal(TimeSpan.FromSeconds(1), ServiceSettings.FromConfig(new ConfigDocument("x.conf", [], []), diagnostics).FlushInterval);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), ServiceSettings.FromConfig(HostConfigs.Service(("Flush", "0.5")), diagnostics).FlushInterval);
+        Assert.Equal(TimeSpan.FromSeconds(5), ServiceSettings.FromConfig(HostConfigs.Service(("flush", "5")), diagnostics).FlushInterval);
+        Assert.Empty(diagnostics);
+
+        var settings = ServiceSettings.FromConfig(HostConfigs.Service(("Flush", "0")), diagnostics);
+        Assert.Equal(["test.conf:2: error: [SERVICE] Flush '0' is not a number of seconds (above 0, at most 3600)"], diagnostics.ConvertAll(d => d.ToString()));
+        Assert.Equal(TimeSpan.FromSeconds(1), settings.FlushInterval);
+    }
 }

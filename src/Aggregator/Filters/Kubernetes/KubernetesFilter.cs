@@ -137,6 +137,11 @@ internal sealed class KubernetesFilter : IFilter, IAsyncDisposable
         }
 
         var namespaceMap = _options.NamespaceMetadata ? _source.FindNamespace(state.Tag!.NamespaceName)?.MapMsgpack : null;
+
+        // Enriched records are several times the input (the kubernetes map alone is often larger than the record):
+        // ask for the room once instead of letting the output grow, and copy, by doubling.
+        var perRecord = (meta.KubernetesMapMsgpack?.Length ?? 0) + (namespaceMap?.Length ?? 0) + 32;
+        output.GetSpan((int)Math.Min(int.MaxValue / 2, (2L * chunk.Events.Length) + ((long)chunk.EventCount * perRecord)));
         var writer = new MessagePackWriter(output);
         var reader = new EventReader(chunk.Events);
         var written = 0;

@@ -35,6 +35,7 @@ internal sealed class KubernetesMetadataSource : IAsyncDisposable
     private readonly ConcurrentDictionary<string, NamespaceMetadata> _namespaces = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _podsSynced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
+    private int _disposed;
     private Task _pods = Task.CompletedTask;
     private Task _namespacesLoop = Task.CompletedTask;
 
@@ -330,6 +331,11 @@ internal sealed class KubernetesMetadataSource : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return; // a second dispose must not touch the disposed token source
+        }
+
         await _stop.CancelAsync().ConfigureAwait(false);
         try
         {

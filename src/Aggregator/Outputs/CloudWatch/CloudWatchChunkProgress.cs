@@ -1,18 +1,19 @@
 using System.Runtime.InteropServices;
-using Gateway.Engine.Records;
 
 namespace Gateway.Aggregator.Outputs.CloudWatch;
 
 /// <summary>
-/// Remembers which batches of a chunk were already delivered when a flush hands the chunk back with Retry, so
+/// Remembers which records of a chunk were already delivered when a flush hands the chunk back with Retry, so
 /// the engine's retry of the same chunk sends only the rest: a partly throttled chunk is delivered once, not
-/// twice. Batches are planned deterministically from the chunk's bytes, so their ordinals match across tries.
+/// twice. A chunk is known by its tag and plan (every formatted message with its time, in plan order): the plan
+/// is made deterministically from the chunk's bytes, so key and record numbers match across tries, and it stays
+/// valid for the whole flush while the chunk's own bytes may be reused once the flush waits.
 /// Bounded: the oldest entries go first when full (those chunks then fall back to at-least-once).
 /// </summary>
 internal sealed class CloudWatchChunkProgress
 {
     private readonly Lock _gate = new();
-    private readonly Dictionary<ChunkKey, HashSet<int>> _delivered = [];
+    private readonly Dictionary<ChunkKey, bool[]> _delivered = [];
     private readonly Queue<ChunkKey> _order = new();
     private readonly int _capacity;
 
@@ -32,8 +33,8 @@ internal sealed class CloudWatchChunkProgress
         }
     }
 
-    /// <summary>Batches delivered by earlier tries of this chunk, or null.</summary>
-    public HashSet<int>? Find(EventChunk chunk)
+    /// <summary>By record sequence, what earlier tries of this chunk delivered; null when nothing is known.</summary>
+    public bool[]? Find(string tag, CloudWatchFlushPlan plan)
     {
         lock (_gate)
         {
@@ -43,16 +44,16 @@ internal sealed class CloudWatchChunkProgress
             }
         }
 
-        var key = ChunkKey.Of(chunk);
+        var key = ChunkKey.Of(tag, plan);
         lock (_gate)
         {
-            return _delivered.TryGetValue(key, out var set) ? [.. set] : null;
+            return _delivered.TryGetValue(key, out var delivered) ? delivered : null;
         }
     }
 
-    public void Remember(EventChunk chunk, HashSet<int> deliveredBatches)
+    public void Remember(string tag, CloudWatchFlushPlan plan, bool[] delivered)
     {
-        var key = ChunkKey.Of(chunk);
+        var key = ChunkKey.Of(tag, plan);
         lock (_gate)
         {
             if (!_delivered.ContainsKey(key))
@@ -64,11 +65,11 @@ internal sealed class CloudWatchChunkProgress
                 }
             }
 
-            _delivered[key] = deliveredBatches;
+            _delivered[key] = delivered;
         }
     }
 
-    public void Forget(EventChunk chunk)
+    public void Forget(string tag, CloudWatchFlushPlan plan)
     {
         lock (_gate)
         {
@@ -78,29 +79,30 @@ internal sealed class CloudWatchChunkProgress
             }
         }
 
-        var key = ChunkKey.Of(chunk);
+        var key = ChunkKey.Of(tag, plan);
         lock (_gate)
         {
             _delivered.Remove(key);
         }
     }
 
-    private readonly record struct ChunkKey(string Tag, int Length, int Count, int Hash, int Hash2)
+    private readonly record struct ChunkKey(string Tag, int MessageBytes, int Count, int Hash, int Hash2)
     {
-        public static ChunkKey Of(EventChunk chunk)
+        public static ChunkKey Of(string tag, CloudWatchFlushPlan plan)
         {
-            var bytes = chunk.Events.Span;
+            var messages = plan.Messages.WrittenSpan;
             var first = new HashCode();
-            first.AddBytes(bytes);
+            first.AddBytes(messages);
             var second = new HashCode();
-            second.Add(bytes.Length);
-            second.AddBytes(MemoryMarshal.AsBytes(chunk.Tag.AsSpan()));
-            if (bytes.Length > 0)
+            second.AddBytes(MemoryMarshal.AsBytes(tag.AsSpan()));
+            foreach (ref readonly var e in plan.Events)
             {
-                second.AddBytes(bytes[(bytes.Length / 2)..]);
+                // Where each message is and when it happened: two chunks alike in text but not in time differ.
+                second.Add(e.TimestampMs);
+                second.Add(e.Length);
             }
 
-            return new ChunkKey(chunk.Tag, bytes.Length, chunk.EventCount, first.ToHashCode(), second.ToHashCode());
+            return new ChunkKey(tag, messages.Length, plan.EventCount, first.ToHashCode(), second.ToHashCode());
         }
     }
 }

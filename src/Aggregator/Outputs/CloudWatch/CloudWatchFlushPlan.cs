@@ -1,29 +1,28 @@
 using System.Buffers;
-using System.Buffers.Text;
-using Gateway.Engine.Json;
 
 namespace Gateway.Aggregator.Outputs.CloudWatch;
 
 /// <summary>One record routed and formatted: where its message bytes are and when it happened.</summary>
 internal readonly record struct CloudWatchPlannedEvent(int Target, long TimestampMs, int Offset, int Length, int Sequence);
 
-/// <summary>A PutLogEvents request's worth of consecutive planned events of one stream.</summary>
-internal readonly record struct CloudWatchBatch(int Stream, int Start, int Count, long Bytes, long SpanMs);
-
-/// <summary>A byte buffer from the pool that can also be cut back (a skipped or truncated message).</summary>
+/// <summary>A byte buffer from the output's pool that can also be cut back (a skipped or truncated message).</summary>
 internal sealed class CloudWatchMessageBuffer : IBufferWriter<byte>, IDisposable
 {
+    private readonly ArrayPool<byte> _pool;
     private byte[] _buffer;
     private int _written;
 
-    public CloudWatchMessageBuffer(int initialCapacity)
+    public CloudWatchMessageBuffer(int initialCapacity, ArrayPool<byte> pool)
     {
-        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initialCapacity, 256));
+        _pool = pool;
+        _buffer = pool.Rent(Math.Max(initialCapacity, 256));
     }
 
     public int WrittenCount => _written;
 
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
+
+    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
 
     public void Truncate(int length) => _written = Math.Min(_written, length);
 
@@ -49,9 +48,9 @@ internal sealed class CloudWatchMessageBuffer : IBufferWriter<byte>, IDisposable
             return;
         }
 
-        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _written + sizeHint));
+        var bigger = _pool.Rent(Math.Max(_buffer.Length * 2, _written + sizeHint));
         _buffer.AsSpan(0, _written).CopyTo(bigger);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        _pool.Return(_buffer);
         _buffer = bigger;
     }
 
@@ -61,34 +60,30 @@ internal sealed class CloudWatchMessageBuffer : IBufferWriter<byte>, IDisposable
         _buffer = [];
         if (buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            _pool.Return(buffer);
         }
     }
 }
 
 /// <summary>
-/// The work of one flush: every record's formatted message in one pooled buffer, the (target, time) index of
-/// each, and the batches cut from it at CloudWatch's PutLogEvents limits.
+/// The work of one flush: every record's formatted message in one pooled buffer and the (target, time) index of
+/// each. It lives until the last of its records has been sent in some request (see <see cref="CloudWatchPendingChunk"/>).
 /// </summary>
 internal sealed class CloudWatchFlushPlan : IDisposable
 {
-    private const long MaxSpanMs = 24L * 60 * 60 * 1000;
-
     private readonly Dictionary<CloudWatchStreamTarget, int> _targetIndexes = new(ReferenceEqualityComparer.Instance);
     private CloudWatchPlannedEvent[] _events;
     private int _count;
 
-    public CloudWatchFlushPlan(int eventCapacity, int chunkBytes)
+    public CloudWatchFlushPlan(int eventCapacity, int chunkBytes, ArrayPool<byte> pool)
     {
         _events = ArrayPool<CloudWatchPlannedEvent>.Shared.Rent(Math.Max(eventCapacity, 1));
-        Messages = new CloudWatchMessageBuffer(chunkBytes + 1024);
+        Messages = new CloudWatchMessageBuffer(chunkBytes + 1024, pool);
     }
 
     public CloudWatchMessageBuffer Messages { get; }
 
     public List<CloudWatchStreamTarget> Streams { get; } = [];
-
-    public List<CloudWatchBatch> Batches { get; } = [];
 
     public int EventCount => _count;
 
@@ -123,14 +118,12 @@ internal sealed class CloudWatchFlushPlan : IDisposable
     }
 
     /// <summary>
-    /// Sorts by (stream, time, arrival) — CloudWatch wants each request in time order and arrival breaks ties so
-    /// equal timestamps keep their order — and cuts the batches: ≤ 10,000 events, ≤ 1,048,576 bytes counting
-    /// 26 per event, ≤ 24 h from first to last.
+    /// Sorts by (stream, time, arrival) — CloudWatch wants each request in time order, and arrival breaks ties so
+    /// equal timestamps keep their order — so each stream's records go into its queue as one ordered run.
     /// </summary>
-    public void Cut()
+    public void Sort()
     {
-        var events = _events.AsSpan(0, _count);
-        events.Sort(static (a, b) =>
+        _events.AsSpan(0, _count).Sort(static (a, b) =>
         {
             var c = a.Target.CompareTo(b.Target);
             if (c != 0)
@@ -141,46 +134,6 @@ internal sealed class CloudWatchFlushPlan : IDisposable
             c = a.TimestampMs.CompareTo(b.TimestampMs);
             return c != 0 ? c : a.Sequence.CompareTo(b.Sequence);
         });
-
-        var i = 0;
-        while (i < events.Length)
-        {
-            var start = i;
-            var target = events[i].Target;
-            var first = events[i].TimestampMs;
-            long bytes = 0;
-            while (i < events.Length
-                && events[i].Target == target
-                && i - start < CloudWatchOutputSettings.MaxBatchEvents
-                && bytes + events[i].Length + CloudWatchOutputSettings.EventOverheadBytes <= CloudWatchOutputSettings.MaxBatchBytes
-                && events[i].TimestampMs - first < MaxSpanMs)
-            {
-                bytes += events[i].Length + CloudWatchOutputSettings.EventOverheadBytes;
-                i++;
-            }
-
-            Batches.Add(new CloudWatchBatch(target, start, i - start, bytes, events[i - 1].TimestampMs - first));
-        }
-    }
-
-    /// <summary>Writes the batch as the API's <c>logEvents</c> array: <c>[{"timestamp":ms,"message":"..."},...]</c>.</summary>
-    public void EncodeBatch(in CloudWatchBatch batch, IBufferWriter<byte> output)
-    {
-        var messages = Messages.WrittenSpan;
-        output.Write("["u8);
-        for (var i = batch.Start; i < batch.Start + batch.Count; i++)
-        {
-            ref readonly var e = ref _events[i];
-            output.Write(i == batch.Start ? "{\"timestamp\":"u8 : ",{\"timestamp\":"u8);
-            var span = output.GetSpan(20);
-            Utf8Formatter.TryFormat(e.TimestampMs, span, out var written);
-            output.Advance(written);
-            output.Write(",\"message\":\""u8);
-            FluentJson.WriteEscaped(messages.Slice(e.Offset, e.Length), output, FluentJsonFlags.RawUnicode);
-            output.Write("\"}"u8);
-        }
-
-        output.Write("]"u8);
     }
 
     public void Dispose()

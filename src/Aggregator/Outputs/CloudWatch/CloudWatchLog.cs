@@ -47,8 +47,8 @@ internal static partial class CloudWatchLog
     [LoggerMessage(EventId = 1613, Level = LogLevel.Information, Message = "[{Output}] log stream '{Group}/{Stream}' disappeared (ResourceNotFoundException); recreating it")]
     public static partial void StreamRecreating(ILogger logger, string output, string group, string stream);
 
-    [LoggerMessage(EventId = 1615, Level = LogLevel.Error, Message = "[{Output}] unexpected failure sending chunk with tag '{Tag}'; the chunk will be retried")]
-    public static partial void UnexpectedFailure(ILogger logger, string output, string tag, Exception exception);
+    [LoggerMessage(EventId = 1616, Level = LogLevel.Error, Message = "[{Output}] unexpected failure sending a request to '{Destination}'; its chunks will be retried")]
+    public static partial void RequestFailed(ILogger logger, string output, string destination, Exception exception);
 
     [LoggerMessage(EventId = 1614, Level = LogLevel.Warning, Message = "[{Output}] could not set retention of '{Group}' to {Days} days: {Error}")]
     public static partial void RetentionFailed(ILogger logger, string output, string group, int days, string error);

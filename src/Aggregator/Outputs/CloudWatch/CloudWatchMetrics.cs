@@ -12,6 +12,7 @@ internal sealed class CloudWatchMetrics
     private static readonly Counter<long> EventsSkipped = SharedMeter.CreateCounter<long>("gateway.cloudwatch.events_skipped", "{event}", "Events not sent: empty message or missing log_key");
     private static readonly Counter<long> EventsTruncated = SharedMeter.CreateCounter<long>("gateway.cloudwatch.events_truncated", "{event}", "Events cut to the per-event size limit");
     private static readonly Counter<long> Requests = SharedMeter.CreateCounter<long>("gateway.cloudwatch.requests", "{request}", "CloudWatch Logs API calls");
+    private static readonly Counter<long> PutRequests = SharedMeter.CreateCounter<long>("gateway.cloudwatch.put_requests", "{request}", "PutLogEvents calls (each a request of up to 10,000 events / 1 MiB, retries included)");
     private static readonly Counter<long> Throttled = SharedMeter.CreateCounter<long>("gateway.cloudwatch.throttled", "{request}", "Calls answered with throttling, 5xx or a network error");
     private static readonly Counter<long> NameFallbacks = SharedMeter.CreateCounter<long>("gateway.cloudwatch.name_fallbacks", "{event}", "Events whose group/stream template rendered nothing and used the static name");
 
@@ -21,6 +22,7 @@ internal sealed class CloudWatchMetrics
     private long _eventsSkipped;
     private long _eventsTruncated;
     private long _nameFallbacks;
+    private long _putRequests;
 
     public CloudWatchMetrics(string instanceName)
     {
@@ -36,6 +38,8 @@ internal sealed class CloudWatchMetrics
     public long TruncatedCount => Interlocked.Read(ref _eventsTruncated);
 
     public long NameFallbackCount => Interlocked.Read(ref _nameFallbacks);
+
+    public long PutRequestCount => Interlocked.Read(ref _putRequests);
 
     public void Received(int events) => EventsIn.Add(events, _tag);
 
@@ -67,6 +71,13 @@ internal sealed class CloudWatchMetrics
     {
         Interlocked.Increment(ref _nameFallbacks);
         NameFallbacks.Add(1, _tag);
+    }
+
+    public void PutRequest(bool transientFailure)
+    {
+        Interlocked.Increment(ref _putRequests);
+        PutRequests.Add(1, _tag);
+        Request(transientFailure);
     }
 
     public void Request(bool transientFailure)

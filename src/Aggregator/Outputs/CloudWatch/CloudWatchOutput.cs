@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Text;
 using Gateway.Engine.Aws;
@@ -19,7 +20,7 @@ namespace Gateway.Aggregator.Outputs.CloudWatch;
 /// is delivered or counted as rejected by CloudWatch; on Retry the batches that did go through are remembered
 /// so the engine's retry does not send them again.
 /// </summary>
-internal sealed class CloudWatchOutput : IOutput
+internal sealed class CloudWatchOutput : IBatchingOutput
 {
     private readonly CloudWatchOutputSettings _settings;
     private readonly ICloudWatchLogsClient _client;
@@ -32,6 +33,24 @@ internal sealed class CloudWatchOutput : IOutput
     private readonly CloudWatchChunkProgress _progress = new();
     private readonly ConcurrentDictionary<string, CloudWatchGroupState> _groups = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CloudWatchStreamTarget> _streams = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+    private readonly CancellationTokenSource _stopping = new();
+    private int _activeSenders;
+    private long _heldBytes;
+    private TaskCompletionSource? _room;
+    private readonly Lock _roomGate = new();
+
+    /// <summary>
+    /// The output's own pools. Formatted messages wait seconds for their request and requests are ~1-2 MiB: the
+    /// shared pool keeps only a few arrays per size, so the rest would be new large-object-heap arrays each time
+    /// (garbage only a full GC frees). These keep as many as the held-bytes cap lets be in use at once.
+    /// </summary>
+    private readonly ArrayPool<byte> _buffers = ArrayPool<byte>.Create(maxArrayLength: 4 * 1024 * 1024, maxArraysPerBucket: 256);
+    private readonly SemaphoreSlim _bodySlots;
+    private readonly ArrayPool<CloudWatchQueuedEvent> _requests = ArrayPool<CloudWatchQueuedEvent>.Create(maxArrayLength: 16 * 1024, maxArraysPerBucket: 64);
+
+    /// <summary>Messages are whole records as JSON with non-ASCII escaped (no <c>log_key</c>, escape_unicode on).</summary>
+    private readonly bool _messagesAreAsciiJson;
 
     public CloudWatchOutput(string name, CloudWatchOutputSettings settings, ICloudWatchLogsClient client, OutputContext context, ILogger logger)
     {
@@ -45,6 +64,9 @@ internal sealed class CloudWatchOutput : IOutput
         _logKey = settings.LogKey is null ? null : RecordAccessor.Parse("$" + settings.LogKey);
         _backoff = new CloudWatchRetryBackoff(settings.AutoRetryRequests ? settings.MaxAttempts : 1, settings.BackoffBase, settings.BackoffCap, context.TimeProvider);
         _gate = new AdaptiveSendGate(settings.MaxConcurrentRequests);
+        _time = context.TimeProvider;
+        _bodySlots = new SemaphoreSlim(Math.Max(1, settings.MaxConcurrentRequests));
+        _messagesAreAsciiJson = _logKey is null && (_jsonFlags & FluentJsonFlags.RawUnicode) == 0;
     }
 
     public string Name { get; }
@@ -55,6 +77,13 @@ internal sealed class CloudWatchOutput : IOutput
 
     internal AdaptiveSendGate Gate => _gate;
 
+    /// <inheritdoc/>
+    public int MaxChunksInFlight => _settings.MaxChunksInFlight;
+
+    /// <summary>
+    /// Routes and formats the chunk's records into the queues of their streams, then waits until every one of them
+    /// went out in some request — together with records of other chunks, so a busy stream gets full requests.
+    /// </summary>
     public async ValueTask<FlushResult> FlushAsync(EventChunk chunk, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(chunk);
@@ -70,105 +99,478 @@ internal sealed class CloudWatchOutput : IOutput
             return _outputMetrics.Failed(FlushResult.Error);
         }
 
-        using (plan)
+        var eventCount = plan.EventCount;
+        var messageBytes = plan.MessageBytes;
+        if (eventCount == 0)
         {
-            if (plan.Batches.Count == 0)
-            {
-                return FlushResult.Ok;
-            }
-
-            var delivered = _progress.Find(chunk) ?? [];
-            var streamTasks = new List<Task<bool>>(plan.Streams.Count);
-            var next = 0;
-            while (next < plan.Batches.Count)
-            {
-                // Batches of one stream are consecutive: send them in order, streams side by side.
-                var first = next;
-                while (next < plan.Batches.Count && plan.Batches[next].Stream == plan.Batches[first].Stream)
-                {
-                    next++;
-                }
-
-                streamTasks.Add(SendStreamAsync(plan, first, next, delivered, cancellationToken));
-            }
-
-            bool[] results;
-            try
-            {
-                results = await Task.WhenAll(streamTasks).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                // Cancelled (shutdown) or an unexpected failure: keep what went through so a retry does not resend it.
-                lock (delivered)
-                {
-                    _progress.Remember(chunk, [.. delivered]);
-                }
-
-                if (ex is OperationCanceledException)
-                {
-                    throw;
-                }
-
-                CloudWatchLog.UnexpectedFailure(_logger, Name, chunk.Tag, ex);
-                return _outputMetrics.Failed(FlushResult.Retry);
-            }
-
-            var complete = Array.TrueForAll(results, ok => ok);
-            if (complete)
-            {
-                _progress.Forget(chunk);
-                _outputMetrics.Delivered(plan.EventCount, plan.MessageBytes);
-                return FlushResult.Ok;
-            }
-
-            lock (delivered)
-            {
-                _progress.Remember(chunk, [.. delivered]);
-            }
-
-            return _outputMetrics.Failed(FlushResult.Retry);
+            plan.Dispose();
+            return FlushResult.Ok;
         }
-    }
 
-    /// <summary>Sends batches [first, end) of one stream in order; false when one must be retried later.</summary>
-    private async Task<bool> SendStreamAsync(CloudWatchFlushPlan plan, int first, int end, HashSet<int> delivered, CancellationToken cancellationToken)
-    {
-        // Encoding the first batch is CPU work: yield so the caller starts every stream before any of it runs.
-        await Task.Yield();
-        var body = new PooledBufferWriter(64 * 1024);
+        // Progress is keyed by the plan (the formatted records), not the chunk's bytes: the engine may reuse a disk
+        // chunk's memory once this flush waits (IBatchingOutput), while the plan lives until this flush is done.
+        var delivered = _progress.Find(chunk.Tag, plan);
+        if (delivered is null || delivered.Length != eventCount)
+        {
+            delivered = new bool[eventCount];
+        }
+
+        var pending = new CloudWatchPendingChunk(plan, delivered, _time.GetTimestamp());
+        var held = messageBytes + ((long)eventCount * CloudWatchOutputSettings.EventOverheadBytes);
         try
         {
-            for (var b = first; b < end; b++)
+            if (Interlocked.Add(ref _heldBytes, held) > _settings.MaxHeldBytes)
             {
-                lock (delivered)
-                {
-                    if (delivered.Contains(b))
-                    {
-                        continue;
-                    }
-                }
+                // Requests are not filling fast enough for the memory they hold (many quiet streams): send them now.
+                Enqueue(pending);
+                RelieveMemory();
+            }
+            else
+            {
+                Enqueue(pending);
+            }
 
-                body.Reset();
-                var batch = plan.Batches[b];
-                plan.EncodeBatch(batch, body);
-                if (!await SendBatchAsync(plan.Streams[batch.Stream], body.WrittenMemory, batch.Count, cancellationToken).ConfigureAwait(false))
+            FlushResult result;
+            try
+            {
+                result = await pending.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Shutdown: records not yet in a request leave the queues; what went through is remembered for the retry.
+                pending.Abandon();
+                _progress.Remember(chunk.Tag, plan, delivered);
+                throw;
+            }
+            finally
+            {
+                if (Interlocked.Add(ref _heldBytes, -held) <= _settings.MaxHeldBytes)
                 {
-                    return false;
-                }
-
-                lock (delivered)
-                {
-                    delivered.Add(b);
+                    SignalRoom();
                 }
             }
 
-            return true;
+            if (result == FlushResult.Ok)
+            {
+                _progress.Forget(chunk.Tag, plan);
+                _outputMetrics.Delivered(eventCount, messageBytes);
+                return FlushResult.Ok;
+            }
+
+            _progress.Remember(chunk.Tag, plan, delivered);
+            return _outputMetrics.Failed(FlushResult.Retry);
         }
         finally
         {
-            body.Dispose();
+            pending.ReleasePlan();
         }
+    }
+
+    /// <inheritdoc/>
+    public ValueTask WaitForRoomAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _heldBytes) <= _settings.MaxHeldBytes)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        Task room;
+        lock (_roomGate)
+        {
+            _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            room = _room.Task;
+        }
+
+        RelieveMemory();
+
+        // Checked again after publishing the waiter: a release in between would otherwise be missed.
+        if (Volatile.Read(ref _heldBytes) <= _settings.MaxHeldBytes)
+        {
+            SignalRoom();
+        }
+
+        return new ValueTask(room.WaitAsync(cancellationToken));
+    }
+
+    private void SignalRoom()
+    {
+        TaskCompletionSource? room;
+        lock (_roomGate)
+        {
+            room = _room;
+            _room = null;
+        }
+
+        room?.TrySetResult();
+    }
+
+    /// <inheritdoc/>
+    public void SendPending() => SendQueuesFrom(0);
+
+    /// <summary>
+    /// Over the held-bytes bound: send the streams holding at least half a request, which frees the most memory
+    /// in the fewest (still large) requests; only when none does, every stream sends what it has.
+    /// </summary>
+    private void RelieveMemory()
+    {
+        if (SendQueuesFrom(CloudWatchOutputSettings.MaxBatchBytes / 2) == 0)
+        {
+            SendQueuesFrom(0);
+        }
+    }
+
+    /// <summary>Makes every queue holding at least <paramref name="minBytes"/> (and something) due now; returns how many.</summary>
+    private int SendQueuesFrom(long minBytes)
+    {
+        var started = 0;
+        foreach (var target in _streams.Values)
+        {
+            var queue = target.Queue;
+            lock (queue.Gate)
+            {
+                if (queue.Count == 0 || queue.Bytes < minBytes)
+                {
+                    continue;
+                }
+
+                started++;
+                queue.DueBefore = queue.NextArrival;
+                StartSenderLocked(target);
+            }
+        }
+
+        return started;
+    }
+
+    /// <summary>Puts the chunk's records (those not delivered by an earlier try) into their streams' queues.</summary>
+    private void Enqueue(CloudWatchPendingChunk pending)
+    {
+        var plan = pending.Plan;
+        var events = plan.Events;
+        var delivered = pending.Delivered;
+        var next = 0;
+        while (next < events.Length)
+        {
+            // The plan is sorted by stream: each stream's records are one run, queued under one lock.
+            var first = next;
+            var targetIndex = events[first].Target;
+            while (next < events.Length && events[next].Target == targetIndex)
+            {
+                next++;
+            }
+
+            var target = plan.Streams[targetIndex];
+            var queue = target.Queue;
+            lock (queue.Gate)
+            {
+                var wasEmpty = queue.Count == 0;
+                var added = 0;
+                for (var i = first; i < next; i++)
+                {
+                    if (!delivered[events[i].Sequence])
+                    {
+                        queue.Add(pending, events[i]);
+                        added++;
+                    }
+                }
+
+                if (added == 0)
+                {
+                    continue;
+                }
+
+                pending.Hold(added);
+                if (_stopping.IsCancellationRequested)
+                {
+                    FailQueuedLocked(queue);
+                }
+                else if (queue.HasFullRequest)
+                {
+                    StartSenderLocked(target);
+                }
+                else if (wasEmpty && !queue.Sending)
+                {
+                    ArmTimerLocked(target, _settings.FlushInterval);
+                }
+            }
+        }
+
+        // Every record is queued: release the enqueuer's hold (completes at once when nothing was left to send).
+        pending.Settle(1, sent: true);
+    }
+
+    private void StartSenderLocked(CloudWatchStreamTarget target)
+    {
+        if (target.Queue.Sending)
+        {
+            return;
+        }
+
+        target.Queue.Sending = true;
+        Interlocked.Increment(ref _activeSenders);
+        _ = Task.Run(() => SendQueueAsync(target));
+    }
+
+    private void ArmTimerLocked(CloudWatchStreamTarget target, TimeSpan due)
+    {
+        var queue = target.Queue;
+        if (due < TimeSpan.Zero)
+        {
+            due = TimeSpan.Zero;
+        }
+
+        if (queue.Timer is null)
+        {
+            queue.Timer = _time.CreateTimer(static state => ((StreamTimer)state!).Fire(), new StreamTimer(this, target), due, Timeout.InfiniteTimeSpan);
+        }
+        else
+        {
+            queue.Timer.Change(due, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>A stream's timer: its oldest record has waited the flush interval, send even a partial request.</summary>
+    private void FlushIntervalOver(CloudWatchStreamTarget target)
+    {
+        var queue = target.Queue;
+        lock (queue.Gate)
+        {
+            if (queue.Count == 0)
+            {
+                return;
+            }
+
+            // At least the record the timer was armed for is due (timers may fire a tick early).
+            queue.DueBefore = Math.Max(queue.DueBefore, queue.Oldest.Arrival + 1);
+            StartSenderLocked(target);
+        }
+    }
+
+    /// <summary>Whether the front of the queue should go now: a full request, or its oldest record is due.</summary>
+    private bool RequestDueLocked(CloudWatchStreamQueue queue)
+    {
+        if (queue.HasFullRequest || _stopping.IsCancellationRequested)
+        {
+            return true;
+        }
+
+        var oldest = queue.Oldest;
+        return oldest.Arrival < queue.DueBefore || _time.GetElapsedTime(oldest.Chunk.QueuedAt) >= _settings.FlushInterval;
+    }
+
+    /// <summary>
+    /// The one sender of a stream: sends requests from the queue's front while they are due, then re-arms the
+    /// timer for what is left. A failed request fails the rest of the queue too, so the engine's retries of
+    /// those chunks send the stream's records in their order rather than around a gap.
+    /// </summary>
+    private async Task SendQueueAsync(CloudWatchStreamTarget target)
+    {
+        var queue = target.Queue;
+        var request = _requests.Rent(CloudWatchOutputSettings.MaxBatchEvents);
+        try
+        {
+            // Encoding is CPU work: let the caller (a flush or a timer) go on first.
+            await Task.Yield();
+            while (true)
+            {
+                int count;
+                lock (queue.Gate)
+                {
+                    if (queue.Count == 0 || !RequestDueLocked(queue))
+                    {
+                        queue.Sending = false;
+                        if (queue.Count > 0)
+                        {
+                            ArmTimerLocked(target, _settings.FlushInterval - _time.GetElapsedTime(queue.Oldest.Chunk.QueuedAt));
+                        }
+
+                        return;
+                    }
+
+                    count = queue.TakeRequest(request);
+                }
+
+                count = DropAbandoned(request, count);
+                if (count == 0)
+                {
+                    continue;
+                }
+
+                bool sent;
+                try
+                {
+                    // A request body (~1-2 MiB) exists only while it holds one of the request slots, so many
+                    // streams ready at once do not each hold an encoded body while they wait for the send gate.
+                    await _bodySlots.WaitAsync(_stopping.Token).ConfigureAwait(false);
+                    var body = new CloudWatchMessageBuffer(64 * 1024, _buffers);
+                    try
+                    {
+                        EncodeRequest(request.AsSpan(0, count), body);
+                        sent = await SendBatchAsync(target, body.WrittenMemory, count, _stopping.Token).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        body.Dispose();
+                        _bodySlots.Release();
+                    }
+                }
+                catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+                {
+                    sent = false;
+                }
+                catch (Exception ex)
+                {
+                    CloudWatchLog.RequestFailed(_logger, Name, target.ToString(), ex);
+                    sent = false;
+                }
+
+                Settle(request.AsSpan(0, count), sent);
+                Array.Clear(request, 0, count);
+                if (!sent)
+                {
+                    CloudWatchQueuedEvent[] rest;
+                    lock (queue.Gate)
+                    {
+                        rest = queue.TakeAll();
+                    }
+
+                    Settle(rest, sent: false);
+                }
+            }
+        }
+        finally
+        {
+            _requests.Return(request);
+            Interlocked.Decrement(ref _activeSenders);
+        }
+    }
+
+    private void FailQueuedLocked(CloudWatchStreamQueue queue) => Settle(queue.TakeAll(), sent: false);
+
+    /// <summary>Settles records of abandoned chunks as not sent and compacts the rest; returns how many remain.</summary>
+    private static int DropAbandoned(CloudWatchQueuedEvent[] request, int count)
+    {
+        var kept = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var e = request[i];
+            if (e.Chunk.Abandoned)
+            {
+                e.Chunk.Settle(1, sent: false);
+            }
+            else
+            {
+                request[kept++] = e;
+            }
+        }
+
+        Array.Clear(request, kept, count - kept);
+        return kept;
+    }
+
+    /// <summary>Marks the records delivered (when sent) and settles them with their chunks, one call per run of a chunk.</summary>
+    private static void Settle(ReadOnlySpan<CloudWatchQueuedEvent> events, bool sent)
+    {
+        var i = 0;
+        while (i < events.Length)
+        {
+            var chunk = events[i].Chunk;
+            var run = 0;
+            while (i < events.Length && ReferenceEquals(events[i].Chunk, chunk))
+            {
+                if (sent)
+                {
+                    chunk.Delivered[events[i].Sequence] = true;
+                }
+
+                run++;
+                i++;
+            }
+
+            chunk.Settle(run, sent);
+        }
+    }
+
+    /// <summary>Writes the request's <c>logEvents</c> array: <c>[{"timestamp":ms,"message":"..."},...]</c>.</summary>
+    private void EncodeRequest(ReadOnlySpan<CloudWatchQueuedEvent> events, CloudWatchMessageBuffer output)
+    {
+        if (!_messagesAreAsciiJson)
+        {
+            EncodeRequestEscaping(events, output);
+            return;
+        }
+
+        // Every message is ASCII JSON text: escaping at most doubles it, so the whole request is written into one
+        // span sized for the worst case, without a call per piece.
+        long bound = 2;
+        for (var i = 0; i < events.Length; i++)
+        {
+            bound += (2L * events[i].Length) + 48;
+        }
+
+        var span = output.GetSpan(checked((int)bound));
+        var written = 0;
+        span[written++] = (byte)'[';
+        for (var i = 0; i < events.Length; i++)
+        {
+            ref readonly var e = ref events[i];
+            var prefix = i == 0 ? "{\"timestamp\":"u8 : ",{\"timestamp\":"u8;
+            prefix.CopyTo(span[written..]);
+            written += prefix.Length;
+            Utf8Formatter.TryFormat(e.TimestampMs, span[written..], out var digits);
+            written += digits;
+            ",\"message\":\""u8.CopyTo(span[written..]);
+            written += 12;
+            written += EscapeJsonText(e.Chunk.Plan.Messages.WrittenSpan.Slice(e.Offset, e.Length), span[written..]);
+            "\"}"u8.CopyTo(span[written..]);
+            written += 2;
+        }
+
+        span[written++] = (byte)']';
+        output.Advance(written);
+    }
+
+    /// <summary>
+    /// JSON text as the content of a JSON string. Only <c>"</c> and <c>\</c> need escaping: the text has no raw
+    /// control characters (JSON escapes them) and, written with escape_unicode, no bytes above 0x7F.
+    /// </summary>
+    internal static int EscapeJsonText(ReadOnlySpan<byte> json, Span<byte> destination)
+    {
+        var written = 0;
+        while (true)
+        {
+            var next = json.IndexOfAny((byte)'"', (byte)'\\');
+            if (next < 0)
+            {
+                json.CopyTo(destination[written..]);
+                return written + json.Length;
+            }
+
+            json[..next].CopyTo(destination[written..]);
+            written += next;
+            destination[written++] = (byte)'\\';
+            destination[written++] = json[next];
+            json = json[(next + 1)..];
+        }
+    }
+
+    /// <summary>The general encoder: messages may be any UTF-8 text (a <c>log_key</c> value, or raw-unicode JSON).</summary>
+    private static void EncodeRequestEscaping(ReadOnlySpan<CloudWatchQueuedEvent> events, IBufferWriter<byte> output)
+    {
+        output.Write("["u8);
+        for (var i = 0; i < events.Length; i++)
+        {
+            ref readonly var e = ref events[i];
+            output.Write(i == 0 ? "{\"timestamp\":"u8 : ",{\"timestamp\":"u8);
+            var span = output.GetSpan(20);
+            Utf8Formatter.TryFormat(e.TimestampMs, span, out var written);
+            output.Advance(written);
+            output.Write(",\"message\":\""u8);
+            FluentJson.WriteEscaped(e.Chunk.Plan.Messages.WrittenSpan.Slice(e.Offset, e.Length), output, FluentJsonFlags.RawUnicode);
+            output.Write("\"}"u8);
+        }
+
+        output.Write("]"u8);
     }
 
     /// <summary>One PutLogEvents with creation and retries; true when CloudWatch took it (or refused it for good, counted).</summary>
@@ -208,7 +610,7 @@ internal sealed class CloudWatchOutput : IOutput
             }
 
             var response = result.Response;
-            Metrics.Request(throttled);
+            Metrics.PutRequest(throttled);
             if (response.IsSuccess)
             {
                 var rejected = result.Rejected.RejectedCount(count);
@@ -354,7 +756,7 @@ internal sealed class CloudWatchOutput : IOutput
     /// <summary>Routes, formats and batches the chunk's records. Allocates per flush, not per record.</summary>
     private CloudWatchFlushPlan Plan(EventChunk chunk)
     {
-        var plan = new CloudWatchFlushPlan(chunk.EventCount, chunk.ByteLength);
+        var plan = new CloudWatchFlushPlan(chunk.EventCount, chunk.ByteLength, _buffers);
         var nodeName = string.IsNullOrEmpty(chunk.NodeName) ? null : chunk.NodeName;
         var perRecord = _settings.Group.DependsOnRecord || _settings.Stream.DependsOnRecord;
         var names = new ArrayBufferWriter<byte>(256);
@@ -397,7 +799,7 @@ internal sealed class CloudWatchOutput : IOutput
             plan.Add(new CloudWatchPlannedEvent(targetIndex, timestamp, start, length, sequence++));
         }
 
-        plan.Cut();
+        plan.Sort();
         return plan;
     }
 
@@ -514,10 +916,32 @@ internal sealed class CloudWatchOutput : IOutput
         return cut;
     }
 
-    public ValueTask DisposeAsync()
+    /// <summary>Stops sending: queued records go back to their flushes as not sent (Retry), then the client closes.</summary>
+    public async ValueTask DisposeAsync()
     {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        foreach (var target in _streams.Values)
+        {
+            var queue = target.Queue;
+            lock (queue.Gate)
+            {
+                queue.Timer?.Dispose();
+                FailQueuedLocked(queue);
+            }
+        }
+
+        // Senders see the cancellation at their next request; bounded, as a stuck socket must not hold shutdown.
+        for (var waited = 0; Volatile.Read(ref _activeSenders) > 0 && waited < 500; waited++)
+        {
+            await Task.Delay(10).ConfigureAwait(false);
+        }
+
         _client.Dispose();
-        return ValueTask.CompletedTask;
     }
 
+    /// <summary>What a stream's flush-interval timer calls back (one per stream, made once).</summary>
+    private sealed record StreamTimer(CloudWatchOutput Output, CloudWatchStreamTarget Target)
+    {
+        public void Fire() => Output.FlushIntervalOver(Target);
+    }
 }

@@ -29,7 +29,7 @@ internal static class CloudWatchOutputFactory
     internal static CloudWatchOutput Create(ConfigSection section, OutputContext context, AWSCredentials? sourceCredentials)
     {
         var logger = OutputFactory.Logger(context);
-        var settings = ReadSettings(section, logger);
+        var settings = ReadSettings(section, logger) with { FlushInterval = context.FlushInterval };
         var credentials = AwsCredentialsSource.Resolve(
             new AwsCredentialOptions(settings.Region, settings.Profile, settings.RoleArn, settings.ExternalId, settings.StsEndpoint),
             sourceCredentials);

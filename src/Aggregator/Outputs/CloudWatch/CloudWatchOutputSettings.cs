@@ -68,6 +68,27 @@ internal sealed record CloudWatchOutputSettings
 
     public TimeSpan BackoffCap { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a record may wait for its stream's request to fill before a partial one goes: <c>[SERVICE] Flush</c>,
+    /// as Fluent Bit flushes its chunks every Flush seconds.
+    /// </summary>
+    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Chunks the engine may have in this output at once, so requests fill from many chunks (Fluent Bit's
+    /// chunks carry ≤ ~1,000 records; a request takes 10,000, and every stream fills its own). Their bytes are
+    /// charged to the engine's budgets; what this output adds is bounded by <see cref="MaxHeldBytes"/>.
+    /// </summary>
+    public int MaxChunksInFlight { get; init; } = 1024;
+
+    /// <summary>
+    /// Formatted messages held while requests fill (a full request for each of 64 busy streams). Past it every stream sends what it
+    /// has and the engine waits before handing over more chunks, so a slow destination cannot grow memory.
+    /// </summary>
+    public long MaxHeldBytes { get; init; } = DefaultMaxHeldBytes;
+
+    public const long DefaultMaxHeldBytes = 64L * 1024 * 1024;
+
     /// <summary>Concurrent PutLogEvents calls at most (streams are sent in parallel up to this, adaptively lowered on throttling).</summary>
     public int MaxConcurrentRequests { get; init; } = 8;
 }

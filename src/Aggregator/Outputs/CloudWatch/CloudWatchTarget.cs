@@ -17,5 +17,8 @@ internal sealed class CloudWatchStreamTarget(CloudWatchGroupState group, string 
 
     public volatile bool Ready;
 
+    /// <summary>Records of any chunk waiting to be sent to this stream.</summary>
+    public CloudWatchStreamQueue Queue { get; } = new();
+
     public override string ToString() => $"{Group.Name}/{Stream}";
 }

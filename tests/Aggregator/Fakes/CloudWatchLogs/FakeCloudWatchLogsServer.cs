@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -115,11 +116,24 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
         }
     }
 
-    public async Task StartAsync()
+    /// <summary>
+    /// False keeps each stored event's timestamp but not its message (a benchmark's hundreds of thousands of
+    /// events would otherwise hold the fake's memory); <see cref="Events"/> then returns empty messages.
+    /// </summary>
+    public bool KeepMessages { get; set; } = true;
+
+    /// <param name="certificate">Serve HTTPS with it (the benchmark host's self-signed one); null = plain HTTP.</param>
+    public async Task StartAsync(X509Certificate2? certificate = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0, listen =>
+        {
+            if (certificate is not null)
+            {
+                listen.UseHttps(certificate);
+            }
+        }));
         var app = builder.Build();
         app.MapPost("/", HandleAsync);
         await app.StartAsync();
@@ -129,6 +143,8 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
     }
 
     public bool GroupExists(string group) => _groups.ContainsKey(group);
+
+    public IReadOnlyList<string> GroupNames => [.. _groups.Keys];
 
     public IReadOnlyList<string> StreamNames(string group) =>
         _groups.TryGetValue(group, out var g) ? [.. g.Streams.Keys] : [];
@@ -507,7 +523,7 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
                     continue;
                 }
 
-                history.Add(new StoredLogEvent(events[i].Ts, events[i].Msg, now));
+                history.Add(new StoredLogEvent(events[i].Ts, KeepMessages ? events[i].Msg : string.Empty, now));
             }
         }
 

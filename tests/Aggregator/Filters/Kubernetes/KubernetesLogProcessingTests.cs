@@ -97,6 +97,69 @@ public sealed class KubernetesLogProcessingTests
     }
 
     [Fact]
+    public async Task Keep_Log_Off_removes_a_log_between_other_keys_and_merges_nested_values_with_only_top_level_strings_trimmed()
+    {
+        await using var h = await StartAsync("Merge_Log On\nKeep_Log Off");
+
+        var events = RecordEvents(
+            (ref MessagePack.MessagePackWriter w) =>
+            {
+                w.WriteMapHeader(3);
+                w.Write("time");
+                w.Write("2026-11-25T12:00:00Z");
+                w.Write("log");
+                w.Write("{\"msg\":\"a\\n\",\"ctx\":{\"k\":\"v\\n\",\"n\":[1,2.5,-3,true,null]},\"big\":18446744073709551615}\n");
+                w.Write("stream");
+                w.Write("stdout");
+            },
+            (ref MessagePack.MessagePackWriter w) =>
+            {
+                // A log that already is a map merges as it is.
+                w.WriteMapHeader(2);
+                w.Write("log");
+                w.WriteMapHeader(1);
+                w.Write("level");
+                w.Write("info");
+                w.Write("stream");
+                w.Write("stderr");
+            });
+        var lines = h.Run(Tag, events, 2)!;
+
+        Assert.StartsWith("1700000000.000000000 {\"time\":\"2026-11-25T12:00:00Z\",\"stream\":\"stdout\",\"msg\":\"a\",\"ctx\":{\"k\":\"v\\n\",\"n\":[1,2.5,-3,true,null]},\"big\":18446744073709551615,\"kubernetes\":", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("1700000000.000000000 {\"stream\":\"stderr\",\"level\":\"info\",\"kubernetes\":", lines[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_log_with_anything_after_its_json_object_is_not_merged()
+    {
+        await using var h = await StartAsync("Merge_Log On\nKeep_Log Off");
+
+        var lines = h.Run(Tag, KubernetesFilterHarness.Events(("{\"a\":1} tail", "stdout"), ("{\"a\":1}{\"b\":2}", "stdout"), ("{\"a\":", "stdout"), (" {\"a\":1}\r\n", "stdout")), 4)!;
+
+        Assert.StartsWith("1700000000.000000000 {\"log\":\"{\\\"a\\\":1} tail\",\"stream\":\"stdout\",\"kubernetes\":", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("1700000000.000000000 {\"log\":\"{\\\"a\\\":1}{\\\"b\\\":2}\",\"stream\":\"stdout\",\"kubernetes\":", lines[1], StringComparison.Ordinal);
+        Assert.StartsWith("1700000000.000000000 {\"log\":\"{\\\"a\\\":\",\"stream\":\"stdout\",\"kubernetes\":", lines[2], StringComparison.Ordinal);
+        Assert.StartsWith("1700000000.000000000 {\"stream\":\"stdout\",\"a\":1,\"kubernetes\":", lines[3], StringComparison.Ordinal);
+    }
+
+    private delegate void RecordWriter(ref MessagePack.MessagePackWriter writer);
+
+    private static byte[] RecordEvents(params RecordWriter[] records)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        var writer = new MessagePack.MessagePackWriter(buffer);
+        foreach (var record in records)
+        {
+            writer.WriteArrayHeader(2);
+            Gateway.Engine.Records.EventWriter.WriteTime(ref writer, new Gateway.Engine.Records.EventTime(1_700_000_000, 0));
+            record(ref writer);
+        }
+
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    [Fact]
     public async Task A_log_that_is_not_a_json_object_is_kept_even_with_Keep_Log_Off()
     {
         await using var h = await StartAsync("Merge_Log On\nKeep_Log Off\nMerge_Log_Key data");

@@ -37,14 +37,25 @@ internal static class CloudWatchTestData
         return new ConfigSection(section.Kind, section.Header, section.Location, list);
     }
 
-    /// <summary>The output with small backoffs so retries do not slow the tests.</summary>
-    public static CloudWatchOutput Output(ConfigSection section, string hostName = "aggregator-host")
+    /// <summary>
+    /// The output with small backoffs so retries do not slow the tests, and a short flush interval (a lone chunk's
+    /// partial request waits that long for company) unless the test drives time itself.
+    /// </summary>
+    public static CloudWatchOutput Output(ConfigSection section, string hostName = "aggregator-host", TimeProvider? time = null, TimeSpan? flushInterval = null, long? maxHeldBytes = null)
     {
-        var context = new OutputContext { InstanceName = "cloudwatch_logs.0", HostName = hostName, LoggerFactory = NullLoggerFactory.Instance };
+        var context = new OutputContext
+        {
+            InstanceName = "cloudwatch_logs.0",
+            HostName = hostName,
+            LoggerFactory = NullLoggerFactory.Instance,
+            TimeProvider = time ?? TimeProvider.System,
+        };
         var settings = CloudWatchOutputFactory.ReadSettings(section, NullLogger.Instance) with
         {
             BackoffBase = TimeSpan.FromMilliseconds(5),
             BackoffCap = TimeSpan.FromMilliseconds(50),
+            FlushInterval = flushInterval ?? TimeSpan.FromMilliseconds(20),
+            MaxHeldBytes = maxHeldBytes ?? CloudWatchOutputSettings.DefaultMaxHeldBytes,
         };
         var client = CloudWatchLogsClient.Create(settings.Region, settings.Endpoint, Credentials, settings.ExtraUserAgent, settings.MaxConcurrentRequests, logFormat: settings.LogFormat);
         return new CloudWatchOutput(context.InstanceName, settings, client, context, NullLogger.Instance);

@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# CloudWatch Logs benchmark: forward input -> kubernetes filter (Merge_Log, Labels, Annotations; metadata from
+# tools/Gateway.FakeServices' fake API server) -> grep (drops level=debug) -> filesystem buffer -> cloudwatch_logs
+# over HTTPS to the same host's CloudWatch Logs fake (SigV4 verified, every PutLogEvents limit enforced, a fresh
+# self-signed certificate the aggregator trusts through SSL_CERT_FILE; static credentials from the environment).
+# Load: tools/Gateway.Load --kubernetes-pods (PackedForward, acks on, ~200-byte container-log records), each message
+# one pod's container log tag. Output config as the container-insights seed's application output (stream =
+# ${HOST_NAME}- + tag, Flush 5).
+# Reports the aggregator's records per CPU-second (utime+stime over the measured run, until the last record is
+# delivered to the fake), peak RSS (VmHWM), forward messages (= chunks) received and PutLogEvents requests.
+# Usage: scripts/bench-cloudwatch.sh [records=600000] [pods=40] [connections=4] [batch=100]
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+
+records="${1:-600000}"
+pods="${2:-40}"
+connections="${3:-4}"
+batch="${4:-100}"
+warmup="${BENCH_WARMUP:-50000}"
+flush="${BENCH_FLUSH:-5}"
+# Free ports unless given: other builds and benchmarks share this machine.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+forward_port="${BENCH_FORWARD_PORT:-$(free_port)}"
+http_port="${BENCH_HTTP_PORT:-$(free_port)}"
+work=".tmp/bench-cloudwatch"
+
+if [ -z "${BENCH_NO_BUILD:-}" ]; then
+  echo "==> building aggregator, load tool and fake services (Release)"
+  dotnet build src/Aggregator/Gateway.Aggregator.csproj -c Release -nologo -v quiet -o .tmp/bin/aggregator >/dev/null
+  dotnet build tools/Gateway.Load/Gateway.Load.csproj -c Release -nologo -v quiet -o .tmp/bin/load >/dev/null
+  dotnet build tools/Gateway.FakeServices/Gateway.FakeServices.csproj -c Release -nologo -v quiet -o .tmp/bin/fakes >/dev/null
+fi
+
+rm -rf "$work"
+mkdir -p "$work"
+
+fake_pid=""
+pid=""
+cleanup() {
+  [ -n "$pid" ] && { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
+  [ -n "$fake_pid" ] && { kill -TERM "$fake_pid" 2>/dev/null || true; wait "$fake_pid" 2>/dev/null || true; }
+}
+trap cleanup EXIT
+
+echo "==> fakes: Kubernetes API with $pods pods, CloudWatch Logs over HTTPS"
+dotnet .tmp/bin/fakes/Gateway.FakeServices.dll --kubernetes-pods "$pods" --kubernetes-token bench-token \
+  --cloudwatch-cert "$repo_root/$work/fake-ca.pem" >"$work/fakes.log" 2>&1 &
+fake_pid=$!
+for _ in $(seq 1 480); do
+  grep -q '^ready$' "$work/fakes.log" && break
+  kill -0 "$fake_pid" 2>/dev/null || { cat "$work/fakes.log" >&2; exit 1; }
+  sleep 0.25
+done
+kube_url="$(sed -n 's/^kubernetes_url=\([^ ]*\).*/\1/p' "$work/fakes.log")"
+cw_line="$(grep '^cloudwatch_url=' "$work/fakes.log" || true)"
+[ -n "$kube_url" ] && [ -n "$cw_line" ] || { echo "fake services did not start" >&2; cat "$work/fakes.log" >&2; exit 1; }
+cw_url="$(sed -n 's/^cloudwatch_url=\([^ ]*\).*/\1/p' <<<"$cw_line")"
+cw_region="$(sed -n 's/.* region=\([^ ]*\).*/\1/p' <<<"$cw_line")"
+cw_key="$(sed -n 's/.* access_key=\([^ ]*\).*/\1/p' <<<"$cw_line")"
+cw_secret="$(sed -n 's/.* secret_key=\([^ ]*\).*/\1/p' <<<"$cw_line")"
+printf 'bench-token\n' >"$work/token"
+
+cat >"$work/fluent-bit.conf" <<CONF
+[SERVICE]
+    Flush        ${flush}
+    Log_Level    warn
+    HTTP_Server  On
+    HTTP_Listen  127.0.0.1
+    HTTP_Port    ${http_port}
+    storage.path ${repo_root}/${work}/storage
+    storage.sync normal
+    storage.backlog.mem_limit ${BENCH_BACKLOG:-5M}
+${BENCH_MAX_CHUNKS_UP:+    storage.max_chunks_up ${BENCH_MAX_CHUNKS_UP}}
+
+[INPUT]
+    Name         forward
+    Listen       127.0.0.1
+    Port         ${forward_port}
+    storage.type filesystem
+
+[FILTER]
+    Name            kubernetes
+    Match           kube.*
+    Kube_URL        ${kube_url}
+    Kube_Token_File ${repo_root}/${work}/token
+    Merge_Log       On
+    Labels          On
+    Annotations     On
+
+[FILTER]
+    Name    grep
+    Match   kube.*
+    Exclude level ^debug$
+
+[OUTPUT]
+    Name                cloudwatch_logs
+    Match               kube.*
+    region              ${cw_region}
+    endpoint            ${cw_url}
+    log_group_name      /eks/bench/application
+    log_stream_prefix   \${HOST_NAME}-
+    auto_create_group   true
+    extra_user_agent    container-insights
+CONF
+
+# BENCH_PERF=1: profile the measured run (perf record; JIT'd frames named via the perf map) into $work/perf.data.
+if [ -n "${BENCH_PERF:-}" ]; then
+  export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
+fi
+# The fake's certificate is the only trust anchor the aggregator needs here: SSL_CERT_FILE is where .NET (and
+# OpenSSL) read trusted roots on Linux. Credentials come from the standard AWS environment variables.
+SSL_CERT_FILE="$repo_root/$work/fake-ca.pem" HOST_NAME=bench-node \
+AWS_ACCESS_KEY_ID="$cw_key" AWS_SECRET_ACCESS_KEY="$cw_secret" AWS_REGION="$cw_region" \
+  dotnet .tmp/bin/aggregator/Gateway.Aggregator.dll -c "$work/fluent-bit.conf" >"$work/aggregator.log" 2>&1 &
+pid=$!
+unset DOTNET_PerfMapEnabled DOTNET_EnableWriteXorExecute
+
+ready=""
+for _ in $(seq 1 480); do
+  curl -fsS "http://127.0.0.1:${http_port}/readyz" >/dev/null 2>&1 && { ready=1; break; }
+  kill -0 "$pid" 2>/dev/null || { cat "$work/aggregator.log" >&2; exit 1; }
+  sleep 0.25
+done
+[ -n "$ready" ] || { echo "aggregator not ready after 120 s" >&2; cat "$work/aggregator.log" >&2; exit 1; }
+
+ticks="$(getconf CLK_TCK)"
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+metric() { curl -fsS "http://127.0.0.1:${http_port}/metrics" 2>/dev/null | awk -v m="$1" '$1 ~ "^"m { n += $2 } END { printf "%.0f", n + 0 }'; }
+
+# Everything queued for the output is done with (delivered, or rejected by CloudWatch and counted).
+wait_delivered() {
+  for _ in $(seq 1 1200); do
+    local queued flushed
+    queued="$(metric gateway_output_chunks_queued_total)"
+    flushed="$(metric gateway_output_chunks_flushed_total)"
+    [ "$queued" -gt 0 ] && [ "$flushed" -ge "$queued" ] && return 0
+    sleep 0.1
+  done
+  echo "timed out waiting for delivery" >&2
+  return 1
+}
+
+# Warm-up (JIT, first segment files, every stream created) so the measured run is the steady state.
+dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records "$warmup" --connections "$connections" --batch "$batch" --kubernetes-pods "$pods" >/dev/null
+wait_delivered
+warm_messages="$(metric gateway_forward_messages_total)"
+warm_flushed="$(metric gateway_output_records_flushed_total)"
+warm_puts="$(metric gateway_cloudwatch_put_requests_total)"
+
+perf_pid=""
+if [ -n "${BENCH_PERF:-}" ]; then
+  perf record -F 499 -g -p "$pid" -o "$work/perf.data" >/dev/null 2>&1 &
+  perf_pid=$!
+fi
+# BENCH_SAMPLE=1: every second, the aggregator's RSS, chunk bytes in memory and the output's queue, to $work/samples.
+sampler_pid=""
+if [ -n "${BENCH_SAMPLE:-}" ]; then
+  ( while kill -0 "$pid" 2>/dev/null; do
+      printf '%s rss_mib=%s gc_heap=%s gc_committed=%s memory_bytes=%s disk_bytes=%s queue_depth=%s chunks_flushed=%s\n' "$(date +%T)" \
+        "$(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")" "$(metric dotnet_gc_last_collection_heap_size)" \
+        "$(metric dotnet_gc_last_collection_memory_committed)" "$(metric gateway_buffer_memory_bytes)" \
+        "$(metric gateway_buffer_disk_bytes)" "$(metric gateway_output_queue_depth)" "$(metric gateway_output_chunks_flushed_total)"
+      curl -fsS "http://127.0.0.1:${http_port}/metrics" 2>/dev/null | grep '^dotnet_gc_last_collection_heap_size' | tr '\n' ' '; echo
+      sleep 1
+    done ) >"$work/samples" 2>/dev/null &
+  sampler_pid=$!
+fi
+before="$(cpu_ticks "$pid")"
+start_ns="$(date +%s%N)"
+echo "==> load: $records records over $pods pods, $connections connections, $batch records per message (acks on)"
+result="$(dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records "$records" --connections "$connections" --batch "$batch" --kubernetes-pods "$pods")"
+echo "    $result"
+# Until the output has delivered everything the grep filter let through (Flush interval included).
+wait_delivered
+after="$(cpu_ticks "$pid")"
+end_ns="$(date +%s%N)"
+if [ -n "$perf_pid" ]; then
+  kill -INT "$perf_pid" 2>/dev/null || true
+  wait "$perf_pid" 2>/dev/null || true
+fi
+
+[ -n "$sampler_pid" ] && { kill "$sampler_pid" 2>/dev/null || true; wait "$sampler_pid" 2>/dev/null || true; }
+messages=$(( $(metric gateway_forward_messages_total) - warm_messages ))
+flushed=$(( $(metric gateway_output_records_flushed_total) - warm_flushed ))
+puts=$(( $(metric gateway_cloudwatch_put_requests_total) - warm_puts ))
+cpu_seconds="$(awk -v a="$after" -v b="$before" -v t="$ticks" 'BEGIN { printf "%.2f", (a - b) / t }')"
+wall_seconds="$(awk -v a="$end_ns" -v b="$start_ns" 'BEGIN { printf "%.2f", (a - b) / 1e9 }')"
+per_cpu="$(awk -v r="$records" -v c="$cpu_seconds" 'BEGIN { if (c > 0) printf "%.0f", r / c; else print "n/a" }')"
+ratio="$(awk -v m="$messages" -v p="$puts" 'BEGIN { if (p > 0) printf "%.1f", m / p; else print "n/a" }')"
+peak_rss_mib="$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")"
+sent_total="$(metric gateway_cloudwatch_events_sent_total)"
+rejected="$(metric gateway_cloudwatch_events_rejected_total)"
+
+kill -TERM "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+pid=""
+kill -TERM "$fake_pid" 2>/dev/null || true
+wait "$fake_pid" 2>/dev/null || true
+fake_pid=""
+summary="$(grep '^cloudwatch_requests' "$work/fakes.log" || echo 'cloudwatch_requests (none reported)')"
+
+echo
+echo "wall s (to last delivery): $wall_seconds"
+echo "aggregator CPU s:          $cpu_seconds"
+echo "records per CPU-s:         $per_cpu"
+echo "peak RSS (VmHWM):          ${peak_rss_mib} MiB"
+echo "forward chunks received:   $messages (measured run)"
+echo "PutLogEvents requests:     $puts (measured run; ${ratio} chunks per request)"
+echo "records delivered:         $flushed of $records sent (grep drops level=debug, 1 in 8)"
+echo "cloudwatch events:         ${sent_total} accepted, ${rejected} rejected (whole run)"
+echo "fake CloudWatch Logs:      ${summary}"
