@@ -27,6 +27,9 @@ internal sealed class ShipperPipeline : IAsyncDisposable
 
     private readonly List<(string Name, TailInput Input)> _tailInputs = [];
     private readonly List<(string Name, SystemdInput Input)> _systemdInputs = [];
+    /// <summary>How long the start waits for the aws filters' first metadata fetch (IMDS answers in milliseconds on EC2).</summary>
+    internal static readonly TimeSpan AwsMetadataStartupWait = TimeSpan.FromSeconds(5);
+
     private readonly List<AwsFilter> _awsFilters = [];
     private readonly ILogger _logger;
     private ForwardClient? _client;
@@ -199,10 +202,29 @@ internal sealed class ShipperPipeline : IAsyncDisposable
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         var token = cts.Token;
         var tasks = new List<Task>();
+        // Fluent Bit fetches the instance metadata in the aws filter's init, before any input runs, so the first
+        // records (a Read_from_Head backlog) already carry it. Wait for that first fetch, bounded: an unreachable
+        // IMDS must not hold the node's logs back; the filter retries it per retry_interval_s.
+        var metadataFetches = new List<Task>(_awsFilters.Count);
         foreach (var filter in _awsFilters)
         {
-            // Best effort before the first chunks; IMDS trouble is retried by the filter itself.
-            _ = filter.InitializeAsync(token);
+            metadataFetches.Add(filter.InitializeAsync(token));
+        }
+
+        if (metadataFetches.Count > 0)
+        {
+            try
+            {
+                await Task.WhenAll(metadataFetches).WaitAsync(AwsMetadataStartupWait, token).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Records go without the metadata until a retry gets it (the filter logs each failure).
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                // Stopping while starting: the inputs below see the same token and end at once.
+            }
         }
 
         _http?.Start(token);
