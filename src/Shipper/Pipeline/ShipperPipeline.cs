@@ -27,9 +27,6 @@ internal sealed class ShipperPipeline : IAsyncDisposable
 
     private readonly List<(string Name, TailInput Input)> _tailInputs = [];
     private readonly List<(string Name, SystemdInput Input)> _systemdInputs = [];
-    /// <summary>How long the start waits for the aws filters' first metadata fetch (IMDS answers in milliseconds on EC2).</summary>
-    internal static readonly TimeSpan AwsMetadataStartupWait = TimeSpan.FromSeconds(5);
-
     private readonly List<AwsFilter> _awsFilters = [];
     private readonly ILogger _logger;
     private ForwardClient? _client;
@@ -203,8 +200,9 @@ internal sealed class ShipperPipeline : IAsyncDisposable
         var token = cts.Token;
         var tasks = new List<Task>();
         // Fluent Bit fetches the instance metadata in the aws filter's init, before any input runs, so the first
-        // records (a Read_from_Head backlog) already carry it. Wait for that first fetch, bounded: an unreachable
-        // IMDS must not hold the node's logs back; the filter retries it per retry_interval_s.
+        // records (a Read_from_Head backlog) already carry it. Wait for that first fetch as it does: each IMDS
+        // request is bounded by its timeout (1 s, AWS_METADATA_SERVICE_TIMEOUT), so an unreachable IMDS delays the
+        // start by seconds, never for good; the filter retries what failed per retry_interval_s.
         var metadataFetches = new List<Task>(_awsFilters.Count);
         foreach (var filter in _awsFilters)
         {
@@ -215,11 +213,7 @@ internal sealed class ShipperPipeline : IAsyncDisposable
         {
             try
             {
-                await Task.WhenAll(metadataFetches).WaitAsync(AwsMetadataStartupWait, token).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                // Records go without the metadata until a retry gets it (the filter logs each failure).
+                await Task.WhenAll(metadataFetches).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {

@@ -68,7 +68,7 @@ public sealed class CloudWatchSeedEndToEndTests(ITestOutputHelper output) : IAsy
             $"storage.path              {Path.Combine(_node.Directory, "storage")}", "the aggregator's buffer in the test directory, not /var");
         foreach (var file in new[] { "application-log.conf", "dataplane-log.conf", "host-log.conf" })
         {
-            AddEndpoint(seed, file, "Name                cloudwatch_logs");
+            AddEndpoint(seed, file, "Name                cloudwatch_logs\n");
         }
 
         var forwardPort = FreePort.Next();
@@ -141,8 +141,77 @@ public sealed class CloudWatchSeedEndToEndTests(ITestOutputHelper output) : IAsy
         });
     }
 
+    [Fact]
+    public async Task Per_app_routing_lands_sample_app_records_in_the_application_group_with_node_and_tag4_streams()
+    {
+        // The fixture node has no sample-app container: add one (a JSON line and a plain line) and its pod.
+        const string Pod = "sample-app-7f9d8c6b5-h4k2m";
+        const string ContainerId = "5e4d3c2b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d";
+        var logName = $"{Pod}_default_sample-app-{ContainerId}";
+        var at = Iso(5);
+        await File.WriteAllLinesAsync(Path.Combine(_node.VarLog, "containers", logName + ".log"),
+        [
+            $$"""{"log":"{\"level\":\"info\",\"msg\":\"order created\",\"order_id\":42}\n","stream":"stdout","time":"{{at}}.250000000Z"}""",
+            $$"""{"log":"plain text from sample-app\n","stream":"stderr","time":"{{at}}.500000000Z"}""",
+        ]);
+        _kubernetes.PutPodJson($$$"""
+            {"apiVersion":"v1","kind":"Pod",
+             "metadata":{"name":"{{{Pod}}}","namespace":"default","uid":"9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d","labels":{"app":"sample-app"},"annotations":{"team":"orders"}},
+             "spec":{"nodeName":"{{{ShipperTestNode.NodeName}}}","containers":[{"name":"sample-app","image":"registry.example/sample-app:1.0"}]},
+             "status":{"podIP":"10.1.70.9","containerStatuses":[{"name":"sample-app","image":"registry.example/sample-app:1.0",
+               "imageID":"registry.example/sample-app@sha256:0123","containerID":"containerd://{{{ContainerId}}}"}]}}
+            """);
+
+        var seed = new SeedDeployment("per-app-routing", Path.Combine(_node.Directory, "config"));
+        seed.Replace("containers.conf", "Kube_URL            ${MASTER_URL}",
+            $"Kube_URL            ${{MASTER_URL}}\n    Kube_Token_File     {_tokenFile}", "the fake API server's token instead of the in-cluster service account", times: 3);
+        seed.Replace("fluent-bit.conf", "@INCLUDE kube-systemd.conf\n@INCLUDE host.conf\n", string.Empty,
+            "the seed's documented defects: host.conf does not exist, kube-systemd.conf sets Read_From_Head on systemd inputs");
+        seed.Replace("fluent-bit.conf", "Parsers_File              parsers.conf", "Parsers_File              parsers-test.conf",
+            "the seed's parsers without the malformed syslog-rfc5424 regex (a documented defect; nothing uses it)");
+        seed.WriteTopFile("parsers-test.conf", seed.WithoutSection("parsers.conf", "Name                syslog-rfc5424"), "parsers.conf minus syslog-rfc5424");
+        seed.Replace("fluent-bit.conf", "storage.path              /var/fluent-bit/state/flb-storage/",
+            $"storage.path              {Path.Combine(_node.Directory, "storage")}\n    HTTP_Server               ${{HTTP_SERVER}}\n    HTTP_Listen               127.0.0.1\n    HTTP_Port                 ${{HTTP_PORT}}",
+            "the aggregator's buffer in the test directory, and its HTTP server (readiness) on loopback");
+        AddEndpoint(seed, "containers.conf", "Name                cloudwatch\n", times: 3);
+        var forwardPort = FreePort.Next();
+        var top = seed.WriteTopFile("gateway-test.conf", TopFile("@INCLUDE fluent-bit.conf", forwardPort),
+            "the seed's fluent-bit.conf plus a forward input on 127.0.0.1 instead of the implicit 0.0.0.0:24224");
+
+        var environment = new Dictionary<string, string>
+        {
+            ["AWS_REGION"] = FakeCloudWatchLogsServer.Region,
+            ["ENVIRONMENT"] = "stg",
+            ["NODEGROUP"] = "sample-app",
+            ["MASTER_URL"] = _kubernetes.Url,
+            ["READ_FROM_HEAD"] = "On",
+        };
+
+        await RunAsync(seed, top, forwardPort, environment, async () =>
+        {
+            // log_stream_name ${HOST_NODE_NAME}_$(tag[4]): the node's name and the tag's fifth part (pod_ns_container-id).
+            const string Group = "/eks/stg/sample-app_application";
+            var stream = $"{ShipperTestNode.NodeName}_{logName}";
+            var events = await WaitForEventsAsync(Group, stream, 2);
+            Assert.Equal([stream], _cloudWatch.StreamNames(Group));
+
+            // Parser docker (no Time_Keep) drops time; Merge_Log_Key log_processed; the nest/modify chain moves
+            // docker_id to docker.container_id and the rest (minus hash, image, pod_id) to "Kubernetes".
+            const string Kubernetes = "\"Kubernetes\":{\"pod_name\":\"sample-app-7f9d8c6b5-h4k2m\",\"namespace_name\":\"default\",\"labels\":{\"app\":\"sample-app\"},\"host\":\"ip-10-1-128-166.ec2.internal\",\"pod_ip\":\"10.1.70.9\",\"container_name\":\"sample-app\"}";
+            const string Docker = "\"docker\":{\"container_id\":\"" + ContainerId + "\"}";
+            AssertMessages(
+                events,
+                $$"""{"log":"{\"level\":\"info\",\"msg\":\"order created\",\"order_id\":42}\n","stream":"stdout","log_processed":{"level":"info","msg":"order created","order_id":42},{{Docker}},{{Kubernetes}}}""",
+                $$"""{"log":"plain text from sample-app\n","stream":"stderr",{{Docker}},{{Kubernetes}}}""");
+            var time = new DateTimeOffset(RecentFixtureLogs.ParseIso(at + ".250000000Z")).ToUnixTimeMilliseconds();
+            Assert.Equal([time, time + 250], events.Select(e => e.Timestamp));
+            Assert.DoesNotContain(_cloudWatch.PutCalls, c => c.Stream.Contains(AggregatorHost, StringComparison.Ordinal));
+        });
+    }
+
+    /// <summary>Adds <c>endpoint</c> after an output's Name line (<paramref name="nameLine"/> ends with its newline).</summary>
     private static void AddEndpoint(SeedDeployment seed, string file, string nameLine, int times = 1) =>
-        seed.Replace(file, nameLine, $"{nameLine}\n    endpoint            {{ENDPOINT}}", "the CloudWatch Logs fake instead of the regional endpoint", times);
+        seed.Replace(file, nameLine, $"{nameLine}    endpoint            {{ENDPOINT}}\n", "the CloudWatch Logs fake instead of the regional endpoint", times);
 
     private static string TopFile(string include, int forwardPort) => $"""
         # Test-only top file: the seed's own files, and where the aggregator listens for the shipper.
@@ -186,6 +255,9 @@ public sealed class CloudWatchSeedEndToEndTests(ITestOutputHelper output) : IAsy
             ["HTTP_SERVER"] = "Off",
             ["HTTP_PORT"] = "0",
             ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = _imds.Endpoint.ToString(),
+
+            // A loaded test machine can miss Fluent Bit's 1 s IMDS timeout; a record without az would be a flaky failure.
+            ["AWS_METADATA_SERVICE_TIMEOUT"] = "10",
         };
 
         await using var aggregator = AggregatorProcess.StartWithConfigFile(_node.AggregatorDir, topFile, httpPort, aggregatorEnvironment);
