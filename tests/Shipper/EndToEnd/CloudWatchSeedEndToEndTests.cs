@@ -84,7 +84,7 @@ public sealed class CloudWatchSeedEndToEndTests(ITestOutputHelper output) : IAsy
             ["READ_FROM_TAIL"] = "Off",
         };
 
-        await RunAsync(seed, top, forwardPort, environment, async () =>
+        await RunAsync(seed, top, forwardPort, environment, async _ =>
         {
             var node = ShipperTestNode.NodeName;
             var application = $"/eks/{Cluster}/pipeline";
@@ -187,7 +187,7 @@ public sealed class CloudWatchSeedEndToEndTests(ITestOutputHelper output) : IAsy
             ["READ_FROM_HEAD"] = "On",
         };
 
-        await RunAsync(seed, top, forwardPort, environment, async () =>
+        await RunAsync(seed, top, forwardPort, environment, async _ =>
         {
             // log_stream_name ${HOST_NODE_NAME}_$(tag[4]): the node's name and the tag's fifth part (pod_ns_container-id).
             const string Group = "/eks/stg/sample-app_application";
@@ -209,6 +209,79 @@ public sealed class CloudWatchSeedEndToEndTests(ITestOutputHelper output) : IAsy
         });
     }
 
+    [Fact]
+    public async Task Centralized_match_all_output_lands_every_container_in_the_fluentbit_group()
+    {
+        var seed = new SeedDeployment("centralized", Path.Combine(_node.Directory, "config"));
+        seed.Replace("fluent-bit.conf", "    Parsers_File /fluent-bit/parsers/parsers.conf\n",
+            "    Parsers_File parsers.conf\n    HTTP_Server ${HTTP_SERVER}\n    HTTP_Listen 127.0.0.1\n    HTTP_Port ${HTTP_PORT}\n",
+            "the image's parsers file (/fluent-bit/parsers/parsers.conf) is not on a test machine: its docker and nginx parsers are copied next to the config; the aggregator's HTTP server (readiness) on loopback");
+        seed.WriteTopFile("parsers.conf", """
+            [PARSER]
+                Name         docker
+                Format       json
+                Time_Key     time
+                Time_Format  %Y-%m-%dT%H:%M:%S.%L
+                Time_Keep    On
+
+            [PARSER]
+                Name         nginx
+                Format       regex
+                Regex        ^(?<remote>[^ ]*) (?<host>[^ ]*) (?<user>[^ ]*) \[(?<time>[^\]]*)\] "(?<method>\S+)(?: +(?<path>[^\"]*?)(?: +\S*)?)?" (?<code>[^ ]*) (?<size>[^ ]*)(?: "(?<referer>[^\"]*)" "(?<agent>[^\"]*)")
+                Time_Key     time
+                Time_Format  %d/%b/%Y:%H:%M:%S %z
+            """, "Fluent Bit's stock docker and nginx parsers (conf/parsers.conf), which the image ships");
+        seed.Replace("fluent-bit.conf", "Kube_URL            https://kubernetes.default.svc.cluster.local:443",
+            $"Kube_URL            {_kubernetes.Url}\n    Kube_Token_File     {_tokenFile}", "the fake API server and its token instead of the in-cluster service account");
+        AddEndpoint(seed, "fluent-bit.conf", "    Name cloudwatch\n");
+        var forwardPort = FreePort.Next();
+        var top = seed.WriteTopFile("gateway-test.conf", TopFile("@INCLUDE fluent-bit.conf", forwardPort),
+            "the seed's fluent-bit.conf plus a forward input on 127.0.0.1 instead of the implicit 0.0.0.0:24224");
+
+        // This seed's tail has no Read_from_Head: files found at start are followed from their end, as in Fluent
+        // Bit. The fixture lines are therefore written after the shipper follows the (emptied) files.
+        var containers = Path.Combine(_node.VarLog, "containers");
+        var lines = Directory.GetFiles(containers).ToDictionary(f => f, File.ReadAllBytes);
+        foreach (var file in lines.Keys)
+        {
+            File.WriteAllBytes(file, []);
+        }
+
+        await RunAsync(seed, top, forwardPort, new Dictionary<string, string>(), async shipper =>
+        {
+            var deadline = Stopwatch.StartNew();
+            while (CountOccurrences(shipper.Log, "tail tail.0: following") < lines.Count && deadline.Elapsed < DeliveryTimeout)
+            {
+                await Task.Delay(100);
+            }
+
+            foreach (var (file, content) in lines)
+            {
+                await using var append = new FileStream(file, FileMode.Append, FileAccess.Write);
+                await append.WriteAsync(content);
+            }
+
+            // Match ** takes every tag; the stream is log_stream_prefix + tag.
+            const string Group = "fluentbit-cloudwatch";
+            var userService = await WaitForEventsAsync(Group, "fluentbit-kube.var.log.containers.user-service-6b8d9f7c5-qp2rt_default_user-service-8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b.log", 1);
+            var nginx = await WaitForEventsAsync(Group, "fluentbit-kube.var.log.containers.nginx-5468c5d4d7-n2swr_default_nginx-b90a89309ac90fff2972822c66f11736933000c5aa6376dff0c11a441fa427ee.log", 1);
+            await WaitForEventsAsync(Group, $"fluentbit-kube.var.log.containers.{PoseFile}", 3);
+            await WaitForEventsAsync(Group, "fluentbit-kube.var.log.containers.python-app-7cd4ffbdc7-8r2ck_default_python-app-3e1f0c5b7a9d2e4f6a8b0c1d3e5f7a9b2c4d6e8f0a1b3c5d7e9f1a2b4c6d8e0f.log", 2);
+            Assert.Single(_cloudWatch.PutCalls.Select(c => c.Group).Distinct());
+
+            // Merge_Log_Key data: JSON logs merge under data; nginx's annotation (K8S-Logging.Parser On) parses the
+            // access line with the nginx parser, whose time becomes the event's. Labels and annotations are kept.
+            AssertMessages(
+                userService,
+                $$$"""{"log":"{ \"message\": \"A new user signed up!\", \"service\": \"user-service\", \"metadata\": { \"source\": \"mobile\" } }\n","stream":"stdout","time":"{{{Iso(0)}}}.70630778Z","data":{"message":"A new user signed up!","service":"user-service","metadata":{"source":"mobile"}},"kubernetes":{"pod_name":"user-service-6b8d9f7c5-qp2rt","namespace_name":"default","pod_id":"4c2d1e0f-9a8b-4c7d-8e6f-5a4b3c2d1e0f","labels":{"app":"user-service","pod-template-hash":"6b8d9f7c5"},"annotations":{"fluentbit/enabled":"true"},"host":"ip-10-1-128-166.us-east-2.compute.internal","pod_ip":"10.1.66.28","container_name":"user-service","docker_id":"8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b","container_hash":"registry.example/user-service@sha256:b7a8f9e0d1c2b3a4f5e6d7c8b9a0f1e2d3c4b5a6f7e8d9c0b1a2f3e4d5c6b7a8","container_image":"registry.example/user-service:3.2.1"}}""");
+            AssertTimestampsFromTimeKey(userService);
+            AssertMessages(
+                nginx,
+                $$$"""{"log":"10.1.128.166 - - [{{{AccessLogTime(0)}}} +0000] \"GET / HTTP/1.1\" 200 612 \"-\" \"hey/0.0.1\" \"52.95.4.2\"\n","stream":"stdout","time":"{{{Iso(0)}}}.70630778Z","data":{"remote":"10.1.128.166","host":"-","user":"-","method":"GET","path":"/","code":"200","size":"612","referer":"-","agent":"hey/0.0.1"},"kubernetes":{"pod_name":"nginx-5468c5d4d7-n2swr","namespace_name":"default","pod_id":"198f7dd2-2270-11ea-be47-0a5d932f5920","labels":{"app":"nginx","pod-template-hash":"5468c5d4d7"},"annotations":{"fluentbit.io/parser":"nginx","kubernetes.io/psp":"eks.privileged"},"host":"ip-10-1-128-166.us-east-2.compute.internal","pod_ip":"10.1.130.12","container_name":"nginx","docker_id":"b90a89309ac90fff2972822c66f11736933000c5aa6376dff0c11a441fa427ee","container_hash":"nginx@sha256:0e61b143db3110f3b8ae29a67f107d5536b71a7c1f10afb14d4228711fc65a13","container_image":"nginx:1.17-alpine"}}""");
+            Assert.Equal(new DateTimeOffset(RecentFixtureLogs.ParseIso(Iso(0) + "Z")).ToUnixTimeMilliseconds(), nginx[0].Timestamp);
+        });
+    }
+
     /// <summary>Adds <c>endpoint</c> after an output's Name line (<paramref name="nameLine"/> ends with its newline).</summary>
     private static void AddEndpoint(SeedDeployment seed, string file, string nameLine, int times = 1) =>
         seed.Replace(file, nameLine, $"{nameLine}    endpoint            {{ENDPOINT}}\n", "the CloudWatch Logs fake instead of the regional endpoint", times);
@@ -223,7 +296,7 @@ public sealed class CloudWatchSeedEndToEndTests(ITestOutputHelper output) : IAsy
             Port    {forwardPort}
         """;
 
-    private async Task RunAsync(SeedDeployment seed, string topFile, int forwardPort, Dictionary<string, string> environment, Func<Task> assertions)
+    private async Task RunAsync(SeedDeployment seed, string topFile, int forwardPort, Dictionary<string, string> environment, Func<ShipperProcess, Task> assertions)
     {
         foreach (var file in Directory.GetFiles(seed.Directory))
         {
@@ -265,7 +338,7 @@ public sealed class CloudWatchSeedEndToEndTests(ITestOutputHelper output) : IAsy
         await using var shipper = ShipperProcess.Start(topFile, $"127.0.0.1:{forwardPort}", shipperEnvironment);
         try
         {
-            await assertions();
+            await assertions(shipper);
             Assert.Empty(_cloudWatch.Violations);
             Assert.Equal(0, _kubernetes.UnauthorizedRequests);
         }
@@ -273,6 +346,17 @@ public sealed class CloudWatchSeedEndToEndTests(ITestOutputHelper output) : IAsy
         {
             throw new Xunit.Sdk.XunitException($"{ex.Message}\nshipper log:\n{shipper.Log}\naggregator log:\n{aggregator.Log}\ngroups/streams:\n{Landed()}");
         }
+    }
+
+    private static int CountOccurrences(string text, string value)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(value, StringComparison.Ordinal); at >= 0; at = text.IndexOf(value, at + value.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
     }
 
     private string Landed()
@@ -307,6 +391,10 @@ public sealed class CloudWatchSeedEndToEndTests(ITestOutputHelper output) : IAsy
     private string Iso(int seconds) =>
         new DateTime(_base.Ticks - (_base.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc).AddSeconds(seconds)
             .ToString("yyyy-MM-dd'T'HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+
+    private string AccessLogTime(int seconds) =>
+        new DateTime(_base.Ticks - (_base.Ticks % TimeSpan.TicksPerSecond), DateTimeKind.Utc).AddSeconds(seconds)
+            .ToString("dd'/'MMM'/'yyyy':'HH':'mm':'ss", System.Globalization.CultureInfo.InvariantCulture);
 
     private static void AssertMessages(IReadOnlyList<StoredLogEvent> events, params string[] expected)
     {

@@ -60,6 +60,10 @@ internal static partial class RecentFixtureLogs
         }
 
         text = IsoSeconds().Replace(text, m => (baseUtc + (Parse(m.Value) - first.Value)).ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture));
+
+        // An access log's own time (nginx's [19/Dec/2019:17:41:12 +0000]) becomes the event time when a pod's
+        // parser reads it: it moves to the base too.
+        text = AccessLogTime().Replace(text, baseUtc.ToString("dd'/'MMM'/'yyyy':'HH':'mm':'ss", CultureInfo.InvariantCulture));
         File.WriteAllText(file, text);
     }
 
@@ -69,6 +73,9 @@ internal static partial class RecentFixtureLogs
     // The seconds part of a runtime timestamp: followed by a fraction and Z (docker, CRI), never a bare date in a message.
     [GeneratedRegex(@"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?=(\.\d+)?Z)")]
     private static partial Regex IsoSeconds();
+
+    [GeneratedRegex(@"\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2}(?= \+0000\])")]
+    private static partial Regex AccessLogTime();
 
     [GeneratedRegex(@"^[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2}")]
     private static partial Regex SyslogStamp();
