@@ -27,6 +27,7 @@ internal sealed class CloudWatchOutput : IOutput
     private readonly OutputMetrics _outputMetrics;
     private readonly FluentJsonFlags _jsonFlags;
     private readonly RecordAccessor? _logKey;
+    private readonly CloudWatchEmfEncoder _emf;
     private readonly CloudWatchRetryBackoff _backoff;
     private readonly AdaptiveSendGate _gate;
     private readonly CloudWatchChunkProgress _progress = new();
@@ -43,6 +44,7 @@ internal sealed class CloudWatchOutput : IOutput
         Metrics = new CloudWatchMetrics(name);
         _jsonFlags = context.JsonFlags;
         _logKey = settings.LogKey is null ? null : RecordAccessor.Parse("$" + settings.LogKey);
+        _emf = new CloudWatchEmfEncoder(settings.MetricNamespace, CloudWatchEmfEncoder.ParseDimensions(settings.MetricDimensions), _jsonFlags);
         _backoff = new CloudWatchRetryBackoff(settings.AutoRetryRequests ? settings.MaxAttempts : 1, settings.BackoffBase, settings.BackoffCap, context.TimeProvider);
         _gate = new AdaptiveSendGate(settings.MaxConcurrentRequests);
     }
@@ -54,6 +56,13 @@ internal sealed class CloudWatchOutput : IOutput
     internal CloudWatchOutputSettings Settings => _settings;
 
     internal AdaptiveSendGate Gate => _gate;
+
+    /// <summary>
+    /// Which metric input a chunk's records came from; Fluent Bit makes EMF documents of cpu and mem records only.
+    /// Every chunk reaches the aggregator through forward or gateway_grpc, so none is (Fluent Bit does not convert
+    /// forwarded records either); an in-process metric input would name itself here.
+    /// </summary>
+    internal Func<EventChunk, CloudWatchEmfSource> EmfSourceOf { get; set; } = static _ => CloudWatchEmfSource.None;
 
     public async ValueTask<FlushResult> FlushAsync(EventChunk chunk, CancellationToken cancellationToken)
     {
@@ -362,6 +371,7 @@ internal sealed class CloudWatchOutput : IOutput
         var chunkTarget = -1;
         var reader = new EventReader(chunk.Events);
         var sequence = 0;
+        var emfSource = _logKey is null ? EmfSourceOf(chunk) : CloudWatchEmfSource.None;
         while (reader.TryRead(out var view))
         {
             int targetIndex;
@@ -376,7 +386,7 @@ internal sealed class CloudWatchOutput : IOutput
             }
 
             var start = plan.Messages.WrittenCount;
-            if (!WriteMessage(view.Record.Span, plan.Messages, chunk.Tag))
+            if (!WriteMessage(view.Record.Span, plan.Messages, chunk.Tag, emfSource, view.Time.Seconds))
             {
                 plan.Messages.Truncate(start);
                 Metrics.Skipped();
@@ -401,11 +411,18 @@ internal sealed class CloudWatchOutput : IOutput
         return plan;
     }
 
-    /// <summary>The record's message: the <c>log_key</c> value (strings unquoted) or the whole record as JSON.</summary>
-    private bool WriteMessage(ReadOnlySpan<byte> record, CloudWatchMessageBuffer output, string tag)
+    /// <summary>
+    /// The record's message: the <c>log_key</c> value (strings unquoted), a metric input's record as an EMF
+    /// document, or the whole record as JSON.
+    /// </summary>
+    private bool WriteMessage(ReadOnlySpan<byte> record, CloudWatchMessageBuffer output, string tag, CloudWatchEmfSource emfSource, long seconds)
     {
         var start = output.WrittenCount;
-        if (_logKey is null)
+        if (emfSource != CloudWatchEmfSource.None)
+        {
+            _emf.Write(record, seconds, emfSource, output, _jsonFlags);
+        }
+        else if (_logKey is null)
         {
             FluentJson.WriteValue(record, output, _jsonFlags);
         }
