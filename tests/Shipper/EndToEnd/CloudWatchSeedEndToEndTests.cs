@@ -196,13 +196,14 @@ public sealed class CloudWatchSeedEndToEndTests(ITestOutputHelper output) : IAsy
             Assert.Equal([stream], _cloudWatch.StreamNames(Group));
 
             // Parser docker (no Time_Keep) drops time; Merge_Log_Key log_processed; the nest/modify chain moves
-            // docker_id to docker.container_id and the rest (minus hash, image, pod_id) to "Kubernetes".
-            const string Kubernetes = "\"Kubernetes\":{\"pod_name\":\"sample-app-7f9d8c6b5-h4k2m\",\"namespace_name\":\"default\",\"labels\":{\"app\":\"sample-app\"},\"host\":\"ip-10-1-128-166.ec2.internal\",\"pod_ip\":\"10.1.70.9\",\"container_name\":\"sample-app\"}";
+            // docker_id to docker.container_id and the rest (minus hash, image, pod_id) to "Kubernetes". The Go
+            // plugin (cloudwatch) marshals the record with sorted keys ("K" sorts before lower case).
+            const string Kubernetes = "\"Kubernetes\":{\"container_name\":\"sample-app\",\"host\":\"ip-10-1-128-166.ec2.internal\",\"labels\":{\"app\":\"sample-app\"},\"namespace_name\":\"default\",\"pod_ip\":\"10.1.70.9\",\"pod_name\":\"sample-app-7f9d8c6b5-h4k2m\"}";
             const string Docker = "\"docker\":{\"container_id\":\"" + ContainerId + "\"}";
             AssertMessages(
                 events,
-                $$"""{"log":"{\"level\":\"info\",\"msg\":\"order created\",\"order_id\":42}\n","stream":"stdout","log_processed":{"level":"info","msg":"order created","order_id":42},{{Docker}},{{Kubernetes}}}""",
-                $$"""{"log":"plain text from sample-app\n","stream":"stderr",{{Docker}},{{Kubernetes}}}""");
+                $$"""{{{Kubernetes}},{{Docker}},"log":"{\"level\":\"info\",\"msg\":\"order created\",\"order_id\":42}\n","log_processed":{"level":"info","msg":"order created","order_id":42},"stream":"stdout"}""",
+                $$"""{{{Kubernetes}},{{Docker}},"log":"plain text from sample-app\n","stream":"stderr"}""");
             var time = new DateTimeOffset(RecentFixtureLogs.ParseIso(at + ".250000000Z")).ToUnixTimeMilliseconds();
             Assert.Equal([time, time + 250], events.Select(e => e.Timestamp));
             Assert.DoesNotContain(_cloudWatch.PutCalls, c => c.Stream.Contains(AggregatorHost, StringComparison.Ordinal));
@@ -270,14 +271,15 @@ public sealed class CloudWatchSeedEndToEndTests(ITestOutputHelper output) : IAsy
             Assert.Single(_cloudWatch.PutCalls.Select(c => c.Group).Distinct());
 
             // Merge_Log_Key data: JSON logs merge under data; nginx's annotation (K8S-Logging.Parser On) parses the
-            // access line with the nginx parser, whose time becomes the event's. Labels and annotations are kept.
+            // access line with the nginx parser, whose time becomes the event's. Labels and annotations are kept;
+            // the Go plugin (cloudwatch) writes the keys sorted.
             AssertMessages(
                 userService,
-                $$$"""{"log":"{ \"message\": \"A new user signed up!\", \"service\": \"user-service\", \"metadata\": { \"source\": \"mobile\" } }\n","stream":"stdout","time":"{{{Iso(0)}}}.70630778Z","data":{"message":"A new user signed up!","service":"user-service","metadata":{"source":"mobile"}},"kubernetes":{"pod_name":"user-service-6b8d9f7c5-qp2rt","namespace_name":"default","pod_id":"4c2d1e0f-9a8b-4c7d-8e6f-5a4b3c2d1e0f","labels":{"app":"user-service","pod-template-hash":"6b8d9f7c5"},"annotations":{"fluentbit/enabled":"true"},"host":"ip-10-1-128-166.us-east-2.compute.internal","pod_ip":"10.1.66.28","container_name":"user-service","docker_id":"8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b","container_hash":"registry.example/user-service@sha256:b7a8f9e0d1c2b3a4f5e6d7c8b9a0f1e2d3c4b5a6f7e8d9c0b1a2f3e4d5c6b7a8","container_image":"registry.example/user-service:3.2.1"}}""");
+                $$$"""{"data":{"message":"A new user signed up!","metadata":{"source":"mobile"},"service":"user-service"},"kubernetes":{"annotations":{"fluentbit/enabled":"true"},"container_hash":"registry.example/user-service@sha256:b7a8f9e0d1c2b3a4f5e6d7c8b9a0f1e2d3c4b5a6f7e8d9c0b1a2f3e4d5c6b7a8","container_image":"registry.example/user-service:3.2.1","container_name":"user-service","docker_id":"8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b","host":"ip-10-1-128-166.us-east-2.compute.internal","labels":{"app":"user-service","pod-template-hash":"6b8d9f7c5"},"namespace_name":"default","pod_id":"4c2d1e0f-9a8b-4c7d-8e6f-5a4b3c2d1e0f","pod_ip":"10.1.66.28","pod_name":"user-service-6b8d9f7c5-qp2rt"},"log":"{ \"message\": \"A new user signed up!\", \"service\": \"user-service\", \"metadata\": { \"source\": \"mobile\" } }\n","stream":"stdout","time":"{{{Iso(0)}}}.70630778Z"}""");
             AssertTimestampsFromTimeKey(userService);
             AssertMessages(
                 nginx,
-                $$$"""{"log":"10.1.128.166 - - [{{{AccessLogTime(0)}}} +0000] \"GET / HTTP/1.1\" 200 612 \"-\" \"hey/0.0.1\" \"52.95.4.2\"\n","stream":"stdout","time":"{{{Iso(0)}}}.70630778Z","data":{"remote":"10.1.128.166","host":"-","user":"-","method":"GET","path":"/","code":"200","size":"612","referer":"-","agent":"hey/0.0.1"},"kubernetes":{"pod_name":"nginx-5468c5d4d7-n2swr","namespace_name":"default","pod_id":"198f7dd2-2270-11ea-be47-0a5d932f5920","labels":{"app":"nginx","pod-template-hash":"5468c5d4d7"},"annotations":{"fluentbit.io/parser":"nginx","kubernetes.io/psp":"eks.privileged"},"host":"ip-10-1-128-166.us-east-2.compute.internal","pod_ip":"10.1.130.12","container_name":"nginx","docker_id":"b90a89309ac90fff2972822c66f11736933000c5aa6376dff0c11a441fa427ee","container_hash":"nginx@sha256:0e61b143db3110f3b8ae29a67f107d5536b71a7c1f10afb14d4228711fc65a13","container_image":"nginx:1.17-alpine"}}""");
+                $$$"""{"data":{"agent":"hey/0.0.1","code":"200","host":"-","method":"GET","path":"/","referer":"-","remote":"10.1.128.166","size":"612","user":"-"},"kubernetes":{"annotations":{"fluentbit.io/parser":"nginx","kubernetes.io/psp":"eks.privileged"},"container_hash":"nginx@sha256:0e61b143db3110f3b8ae29a67f107d5536b71a7c1f10afb14d4228711fc65a13","container_image":"nginx:1.17-alpine","container_name":"nginx","docker_id":"b90a89309ac90fff2972822c66f11736933000c5aa6376dff0c11a441fa427ee","host":"ip-10-1-128-166.us-east-2.compute.internal","labels":{"app":"nginx","pod-template-hash":"5468c5d4d7"},"namespace_name":"default","pod_id":"198f7dd2-2270-11ea-be47-0a5d932f5920","pod_ip":"10.1.130.12","pod_name":"nginx-5468c5d4d7-n2swr"},"log":"10.1.128.166 - - [{{{AccessLogTime(0)}}} +0000] \"GET / HTTP/1.1\" 200 612 \"-\" \"hey/0.0.1\" \"52.95.4.2\"\n","stream":"stdout","time":"{{{Iso(0)}}}.70630778Z"}""");
             Assert.Equal(new DateTimeOffset(RecentFixtureLogs.ParseIso(Iso(0) + "Z")).ToUnixTimeMilliseconds(), nginx[0].Timestamp);
         });
     }

@@ -28,6 +28,9 @@ internal sealed class CloudWatchOutput : IOutput
     private readonly FluentJsonFlags _jsonFlags;
     private readonly RecordAccessor? _logKey;
     private readonly CloudWatchEmfEncoder _emf;
+
+    // The cloudwatch Go plugin marshals records with Go's JSON encoder (sorted keys); cloudwatch_logs keeps order.
+    private readonly bool _goJson;
     private readonly CloudWatchRetryBackoff _backoff;
     private readonly AdaptiveSendGate _gate;
     private readonly CloudWatchChunkProgress _progress = new();
@@ -44,6 +47,7 @@ internal sealed class CloudWatchOutput : IOutput
         Metrics = new CloudWatchMetrics(name);
         _jsonFlags = context.JsonFlags;
         _logKey = settings.LogKey is null ? null : RecordAccessor.Parse("$" + settings.LogKey);
+        _goJson = settings.Plugin == "cloudwatch";
         _emf = new CloudWatchEmfEncoder(settings.MetricNamespace, CloudWatchEmfEncoder.ParseDimensions(settings.MetricDimensions), _jsonFlags);
         _backoff = new CloudWatchRetryBackoff(settings.AutoRetryRequests ? settings.MaxAttempts : 1, settings.BackoffBase, settings.BackoffCap, context.TimeProvider);
         _gate = new AdaptiveSendGate(settings.MaxConcurrentRequests);
@@ -424,7 +428,11 @@ internal sealed class CloudWatchOutput : IOutput
         }
         else if (_logKey is null)
         {
-            FluentJson.WriteValue(record, output, _jsonFlags);
+            if (!WriteJson(record, output))
+            {
+                CloudWatchLog.NotGoJson(_logger, Name, tag);
+                return false;
+            }
         }
         else
         {
@@ -438,9 +446,10 @@ internal sealed class CloudWatchOutput : IOutput
             {
                 output.Write(value.Payload(record));
             }
-            else
+            else if (!WriteJson(value.Encoded(record), output))
             {
-                FluentJson.WriteValue(value.Encoded(record), output, _jsonFlags);
+                CloudWatchLog.NotGoJson(_logger, Name, tag);
+                return false;
             }
         }
 
@@ -451,6 +460,18 @@ internal sealed class CloudWatchOutput : IOutput
             return false;
         }
 
+        return true;
+    }
+
+    /// <summary>A value as the plugin's JSON encoder writes it; false when the Go encoder cannot (NaN, ±Inf: Go drops the record).</summary>
+    private bool WriteJson(ReadOnlySpan<byte> value, CloudWatchMessageBuffer output)
+    {
+        if (_goJson)
+        {
+            return CloudWatchGoJson.WriteValue(value, output);
+        }
+
+        FluentJson.WriteValue(value, output, _jsonFlags);
         return true;
     }
 
