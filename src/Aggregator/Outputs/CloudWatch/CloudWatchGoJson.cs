@@ -270,17 +270,43 @@ internal static class CloudWatchGoJson
             return false;
         }
 
-        var shortest = single
-            ? ((float)value).ToString("R", CultureInfo.InvariantCulture)
-            : value.ToString("R", CultureInfo.InvariantCulture);
-        var negative = shortest.StartsWith('-');
-        var body = negative ? shortest[1..] : shortest;
-        var e = body.IndexOfAny(['E', 'e']);
+        // The shortest round-trip text ("R"), e.g. "1.5E-07" or "123.45", reshaped into Go's form; all on the stack.
+        Span<char> shortest = stackalloc char[48];
+        var formatted = single
+            ? ((float)value).TryFormat(shortest, out var length, "R", CultureInfo.InvariantCulture)
+            : value.TryFormat(shortest, out length, "R", CultureInfo.InvariantCulture);
+        if (!formatted)
+        {
+            return false;
+        }
+
+        ReadOnlySpan<char> body = shortest[..length];
+        var negative = body[0] == '-';
+        if (negative)
+        {
+            body = body[1..];
+        }
+
+        var e = body.IndexOfAny('E', 'e');
         var mantissa = e < 0 ? body : body[..e];
         var exponent = e < 0 ? 0 : int.Parse(body[(e + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-        var dot = mantissa.IndexOf('.', StringComparison.Ordinal);
-        var digits = dot < 0 ? mantissa : string.Concat(mantissa.AsSpan(0, dot), mantissa.AsSpan(dot + 1));
+        Span<char> digitBuffer = stackalloc char[48];
+        var digitCount = 0;
+        var dot = -1;
+        for (var i = 0; i < mantissa.Length; i++)
+        {
+            if (mantissa[i] == '.')
+            {
+                dot = i;
+            }
+            else
+            {
+                digitBuffer[digitCount++] = mantissa[i];
+            }
+        }
+
         var point = (dot < 0 ? mantissa.Length : dot) + exponent;
+        ReadOnlySpan<char> digits = digitBuffer[..digitCount];
         var lead = 0;
         while (lead < digits.Length - 1 && digits[lead] == '0')
         {
@@ -289,48 +315,63 @@ internal static class CloudWatchGoJson
 
         digits = digits[lead..].TrimEnd('0');
         point -= lead;
-        var text = new StringBuilder(32);
+
+        Span<byte> text = stackalloc byte[400];
+        var at = 0;
         if (negative)
         {
-            text.Append('-');
+            text[at++] = (byte)'-';
         }
 
         var abs = Math.Abs(value);
-        if (digits.Length == 0)
+        if (digits.IsEmpty)
         {
-            text.Append('0');
+            text[at++] = (byte)'0';
         }
         else if (abs < 1e-6 || abs >= 1e21)
         {
-            text.Append(digits[0]);
+            text[at++] = (byte)digits[0];
             if (digits.Length > 1)
             {
-                text.Append('.').Append(digits.AsSpan(1));
+                text[at++] = (byte)'.';
+                at += Encoding.ASCII.GetBytes(digits[1..], text[at..]);
             }
 
             var exp = point - 1;
-            text.Append('e').Append(exp < 0 ? '-' : '+');
-            var expText = Math.Abs(exp).ToString(CultureInfo.InvariantCulture);
+            text[at++] = (byte)'e';
+            text[at++] = exp < 0 ? (byte)'-' : (byte)'+';
 
-            // Go prints at least two exponent digits, then encoding/json trims a negative one's leading zero.
-            text.Append(expText.Length < 2 && exp >= 0 ? "0" + expText : expText);
+            // Go prints at least two exponent digits; encoding/json then trims a negative one's leading zero.
+            if (exp is >= 0 and < 10)
+            {
+                text[at++] = (byte)'0';
+            }
+
+            Math.Abs(exp).TryFormat(text[at..], out var written, provider: CultureInfo.InvariantCulture);
+            at += written;
         }
         else if (point <= 0)
         {
-            text.Append("0.").Append('0', -point).Append(digits);
+            text[at++] = (byte)'0';
+            text[at++] = (byte)'.';
+            text.Slice(at, -point).Fill((byte)'0');
+            at += -point;
+            at += Encoding.ASCII.GetBytes(digits, text[at..]);
         }
         else if (point >= digits.Length)
         {
-            text.Append(digits).Append('0', point - digits.Length);
+            at += Encoding.ASCII.GetBytes(digits, text[at..]);
+            text.Slice(at, point - digits.Length).Fill((byte)'0');
+            at += point - digits.Length;
         }
         else
         {
-            text.Append(digits.AsSpan(0, point)).Append('.').Append(digits.AsSpan(point));
+            at += Encoding.ASCII.GetBytes(digits[..point], text[at..]);
+            text[at++] = (byte)'.';
+            at += Encoding.ASCII.GetBytes(digits[point..], text[at..]);
         }
 
-        Span<byte> utf8 = stackalloc byte[64];
-        var count = Encoding.ASCII.GetBytes(text.ToString(), utf8);
-        output.Write(utf8[..count]);
+        output.Write(text[..at]);
         return true;
     }
 
