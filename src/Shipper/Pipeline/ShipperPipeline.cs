@@ -199,10 +199,26 @@ internal sealed class ShipperPipeline : IAsyncDisposable
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         var token = cts.Token;
         var tasks = new List<Task>();
+        // Fluent Bit fetches the instance metadata in the aws filter's init, before any input runs, so the first
+        // records (a Read_from_Head backlog) already carry it. Wait for that first fetch as it does: each IMDS
+        // request is bounded by its timeout (1 s, AWS_METADATA_SERVICE_TIMEOUT), so an unreachable IMDS delays the
+        // start by seconds, never for good; the filter retries what failed per retry_interval_s.
+        var metadataFetches = new List<Task>(_awsFilters.Count);
         foreach (var filter in _awsFilters)
         {
-            // Best effort before the first chunks; IMDS trouble is retried by the filter itself.
-            _ = filter.InitializeAsync(token);
+            metadataFetches.Add(filter.InitializeAsync(token));
+        }
+
+        if (metadataFetches.Count > 0)
+        {
+            try
+            {
+                await Task.WhenAll(metadataFetches).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                // Stopping while starting: the inputs below see the same token and end at once.
+            }
         }
 
         _http?.Start(token);

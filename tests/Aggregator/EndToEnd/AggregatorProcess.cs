@@ -56,6 +56,16 @@ internal sealed class AggregatorProcess : IAsyncDisposable
         return aggregator;
     }
 
+    /// <summary>Starts the aggregator on an existing config file (e.g. a seed's main file next to its includes);
+    /// the working directory is <paramref name="dir"/>.</summary>
+    public static AggregatorProcess StartWithConfigFile(string dir, string configPath, int httpPort, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var aggregator = new AggregatorProcess(null!, configPath, httpPort);
+        aggregator._environment = environment;
+        aggregator._process = aggregator.Launch(dir, environment);
+        return aggregator;
+    }
+
     /// <summary>Waits (bounded) until <c>/readyz</c> answers 200; fails with the process log otherwise.</summary>
     public async Task WaitReadyAsync()
     {

@@ -23,16 +23,14 @@ public sealed class SeedInputsEndToEndTests(ITestOutputHelper output) : IDisposa
     public async Task Seed_inputs_reach_the_aggregator_with_fluent_bit_tags_fields_and_times()
     {
         var seed = Path.Combine(Fixtures.Root, "seed-configs", "container-insights");
-        var emptyJournal = Path.Combine(_node.Directory, "journal");
-        Directory.CreateDirectory(emptyJournal);
+        // No journal on a test machine: systemd reads an empty /var/log/journal (re-rooted by GATEWAY_PATH_ROOT).
+        Directory.CreateDirectory(Path.Combine(_node.VarLog, "journal"));
         var inputs = string.Concat(
                 ShipperTestNode.InputSections(Path.Combine(seed, "application-log.conf")),
                 ShipperTestNode.InputSections(Path.Combine(seed, "dataplane-log.conf")),
                 ShipperTestNode.InputSections(Path.Combine(seed, "host-log.conf")))
             .Replace("${READ_FROM_HEAD}", "On", StringComparison.Ordinal)
-            .Replace("${READ_FROM_TAIL}", "Off", StringComparison.Ordinal)
-            // No journal on a test machine: systemd reads an empty journal directory.
-            .Replace("/var/log/journal", emptyJournal, StringComparison.Ordinal);
+            .Replace("${READ_FROM_TAIL}", "Off", StringComparison.Ordinal);
         var configPath = _node.WriteShipperConfig(
             $"""
             [SERVICE]

@@ -19,7 +19,9 @@ internal sealed class FakeImdsServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, string> _values = new(StringComparer.Ordinal);
     private readonly Task _accept;
     private int _tokens;
-    private volatile string? _currentToken;
+    // Every issued token stays valid until ExpireToken, as real IMDS accepts any unexpired token: two aws filters
+    // (the container-insights seed has two) each hold their own.
+    private readonly ConcurrentDictionary<string, bool> _validTokens = new(StringComparer.Ordinal);
 
     public FakeImdsServer()
     {
@@ -38,8 +40,8 @@ internal sealed class FakeImdsServer : IAsyncDisposable
 
     public int TokensIssued => Volatile.Read(ref _tokens);
 
-    /// <summary>Makes the current token invalid (as after its TTL): the next GET with it gets 401.</summary>
-    public void ExpireToken() => _currentToken = null;
+    /// <summary>Makes every issued token invalid (as after their TTL): the next GET with one gets 401.</summary>
+    public void ExpireToken() => _validTokens.Clear();
 
     public void Set(string path, string value) => _values[path] = value;
 
@@ -157,7 +159,7 @@ internal sealed class FakeImdsServer : IAsyncDisposable
             }
 
             var token = "TOKEN-" + Interlocked.Increment(ref _tokens);
-            _currentToken = token;
+            _validTokens[token] = true;
             return (200, token);
         }
 
@@ -166,7 +168,7 @@ internal sealed class FakeImdsServer : IAsyncDisposable
             return (405, "method not allowed");
         }
 
-        if (!AllowV1 && (!headers.TryGetValue("x-aws-ec2-metadata-token", out var given) || given != _currentToken))
+        if (!AllowV1 && (!headers.TryGetValue("x-aws-ec2-metadata-token", out var given) || !_validTokens.ContainsKey(given)))
         {
             return (401, "Unauthorized");
         }

@@ -52,4 +52,7 @@ internal static partial class CloudWatchLog
 
     [LoggerMessage(EventId = 1614, Level = LogLevel.Warning, Message = "[{Output}] could not set retention of '{Group}' to {Days} days: {Error}")]
     public static partial void RetentionFailed(ILogger logger, string output, string group, int days, string error);
+
+    [LoggerMessage(EventId = 1640, Level = LogLevel.Warning, Message = "[{Output}] a record tagged '{Tag}' holds NaN or Infinity, which the cloudwatch Go plugin's JSON encoder refuses; the record is skipped, as that plugin skips it")]
+    public static partial void NotGoJson(ILogger logger, string output, string tag);
 }

@@ -28,6 +28,10 @@ internal sealed class CloudWatchOutput : IBatchingOutput
     private readonly OutputMetrics _outputMetrics;
     private readonly FluentJsonFlags _jsonFlags;
     private readonly RecordAccessor? _logKey;
+    private readonly CloudWatchEmfEncoder _emf;
+
+    // The cloudwatch Go plugin marshals records with Go's JSON encoder (sorted keys); cloudwatch_logs keeps order.
+    private readonly bool _goJson;
     private readonly CloudWatchRetryBackoff _backoff;
     private readonly AdaptiveSendGate _gate;
     private readonly CloudWatchChunkProgress _progress = new();
@@ -62,11 +66,13 @@ internal sealed class CloudWatchOutput : IBatchingOutput
         Metrics = new CloudWatchMetrics(name);
         _jsonFlags = context.JsonFlags;
         _logKey = settings.LogKey is null ? null : RecordAccessor.Parse("$" + settings.LogKey);
+        _goJson = settings.Plugin == "cloudwatch";
+        _emf = new CloudWatchEmfEncoder(settings.MetricNamespace, CloudWatchEmfEncoder.ParseDimensions(settings.MetricDimensions), _jsonFlags);
         _backoff = new CloudWatchRetryBackoff(settings.AutoRetryRequests ? settings.MaxAttempts : 1, settings.BackoffBase, settings.BackoffCap, context.TimeProvider);
         _gate = new AdaptiveSendGate(settings.MaxConcurrentRequests);
         _time = context.TimeProvider;
         _bodySlots = new SemaphoreSlim(Math.Max(1, settings.MaxConcurrentRequests));
-        _messagesAreAsciiJson = _logKey is null && (_jsonFlags & FluentJsonFlags.RawUnicode) == 0;
+        _messagesAreAsciiJson = _logKey is null && !_goJson && (_jsonFlags & FluentJsonFlags.RawUnicode) == 0;
     }
 
     public string Name { get; }
@@ -76,6 +82,13 @@ internal sealed class CloudWatchOutput : IBatchingOutput
     internal CloudWatchOutputSettings Settings => _settings;
 
     internal AdaptiveSendGate Gate => _gate;
+
+    /// <summary>
+    /// Which metric input a chunk's records came from; Fluent Bit makes EMF documents of cpu and mem records only.
+    /// Every chunk reaches the aggregator through forward or gateway_grpc, so none is (Fluent Bit does not convert
+    /// forwarded records either); an in-process metric input would name itself here.
+    /// </summary>
+    internal Func<EventChunk, CloudWatchEmfSource> EmfSourceOf { get; set; } = static _ => CloudWatchEmfSource.None;
 
     /// <inheritdoc/>
     public int MaxChunksInFlight => _settings.MaxChunksInFlight;
@@ -764,6 +777,7 @@ internal sealed class CloudWatchOutput : IBatchingOutput
         var chunkTarget = -1;
         var reader = new EventReader(chunk.Events);
         var sequence = 0;
+        var emfSource = _logKey is null ? EmfSourceOf(chunk) : CloudWatchEmfSource.None;
         while (reader.TryRead(out var view))
         {
             int targetIndex;
@@ -778,7 +792,7 @@ internal sealed class CloudWatchOutput : IBatchingOutput
             }
 
             var start = plan.Messages.WrittenCount;
-            if (!WriteMessage(view.Record.Span, plan.Messages, chunk.Tag))
+            if (!WriteMessage(view.Record.Span, plan.Messages, chunk.Tag, emfSource, view.Time.Seconds))
             {
                 plan.Messages.Truncate(start);
                 Metrics.Skipped();
@@ -803,13 +817,24 @@ internal sealed class CloudWatchOutput : IBatchingOutput
         return plan;
     }
 
-    /// <summary>The record's message: the <c>log_key</c> value (strings unquoted) or the whole record as JSON.</summary>
-    private bool WriteMessage(ReadOnlySpan<byte> record, CloudWatchMessageBuffer output, string tag)
+    /// <summary>
+    /// The record's message: the <c>log_key</c> value (strings unquoted), a metric input's record as an EMF
+    /// document, or the whole record as JSON.
+    /// </summary>
+    private bool WriteMessage(ReadOnlySpan<byte> record, CloudWatchMessageBuffer output, string tag, CloudWatchEmfSource emfSource, long seconds)
     {
         var start = output.WrittenCount;
-        if (_logKey is null)
+        if (emfSource != CloudWatchEmfSource.None)
         {
-            FluentJson.WriteValue(record, output, _jsonFlags);
+            _emf.Write(record, seconds, emfSource, output, _jsonFlags);
+        }
+        else if (_logKey is null)
+        {
+            if (!WriteJson(record, output))
+            {
+                CloudWatchLog.NotGoJson(_logger, Name, tag);
+                return false;
+            }
         }
         else
         {
@@ -823,9 +848,10 @@ internal sealed class CloudWatchOutput : IBatchingOutput
             {
                 output.Write(value.Payload(record));
             }
-            else
+            else if (!WriteJson(value.Encoded(record), output))
             {
-                FluentJson.WriteValue(value.Encoded(record), output, _jsonFlags);
+                CloudWatchLog.NotGoJson(_logger, Name, tag);
+                return false;
             }
         }
 
@@ -836,6 +862,18 @@ internal sealed class CloudWatchOutput : IBatchingOutput
             return false;
         }
 
+        return true;
+    }
+
+    /// <summary>A value as the plugin's JSON encoder writes it; false when the Go encoder cannot (NaN, ±Inf: Go drops the record).</summary>
+    private bool WriteJson(ReadOnlySpan<byte> value, CloudWatchMessageBuffer output)
+    {
+        if (_goJson)
+        {
+            return CloudWatchGoJson.WriteValue(value, output);
+        }
+
+        FluentJson.WriteValue(value, output, _jsonFlags);
         return true;
     }
 

@@ -24,7 +24,10 @@ public sealed class AwsFilterContext
     /// </summary>
     public Uri? ImdsEndpoint { get; init; }
 
-    /// <summary>Per-request timeout (Fluent Bit: 1 s; a container with one IMDS hop never gets a v2 answer).</summary>
+    /// <summary>
+    /// Per-request timeout (Fluent Bit: 1 s; a container with one IMDS hop never gets a v2 answer);
+    /// <c>AWS_METADATA_SERVICE_TIMEOUT</c> (seconds) overrides it, as in the AWS SDKs.
+    /// </summary>
     public TimeSpan ImdsTimeout { get; init; } = TimeSpan.FromSeconds(1);
 }
 
@@ -57,7 +60,7 @@ public sealed class AwsFilter : IFilter, IDisposable
         var client = new Ec2MetadataClient(
             context.ImdsEndpoint ?? Ec2MetadataClient.ResolveEndpoint(),
             options.ImdsVersion,
-            context.ImdsTimeout,
+            Ec2MetadataClient.ResolveTimeout(context.ImdsTimeout),
             context.Time,
             handler);
         _cache = new Ec2MetadataCache(options, client, context.Time, context.Logger, context.Name);

@@ -54,6 +54,21 @@ internal sealed class Ec2MetadataClient : IDisposable
         _http.Timeout = timeout;
     }
 
+    /// <summary>The AWS SDKs' per-request IMDS timeout setting, in seconds.</summary>
+    public const string TimeoutEnvironmentVariable = "AWS_METADATA_SERVICE_TIMEOUT";
+
+    /// <summary>
+    /// The request timeout from <c>AWS_METADATA_SERVICE_TIMEOUT</c> (whole seconds, as the AWS SDKs read it), else
+    /// <paramref name="fallback"/> (Fluent Bit's 1 s).
+    /// </summary>
+    public static TimeSpan ResolveTimeout(TimeSpan fallback, string? configured = null)
+    {
+        var value = configured ?? Environment.GetEnvironmentVariable(TimeoutEnvironmentVariable);
+        return int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0
+            ? TimeSpan.FromSeconds(seconds)
+            : fallback;
+    }
+
     /// <summary>The endpoint from <c>AWS_EC2_METADATA_SERVICE_ENDPOINT</c>, else the EC2 link-local address.</summary>
     public static Uri ResolveEndpoint(string? configured = null)
     {

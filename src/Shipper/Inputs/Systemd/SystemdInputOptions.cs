@@ -189,14 +189,19 @@ public sealed class SystemdInputOptions
             }
         }
 
+        // GATEWAY_PATH_ROOT re-roots the journal and the cursor DB as it does tail's Path and DB: one variable
+        // moves every node path of the config under a host mount (or a test's copy of a node).
+        var paths = new Tail.TailPathMapper(Environment.GetEnvironmentVariable(Tail.TailInputOptions.PathRootEnvironmentVariable));
+        var journal = NonEmpty(section.Get("Path"));
+        var db = NonEmpty(section.Get("DB"));
         var options = new SystemdInputOptions
         {
             MemBufLimit = memBufLimit,
-            Path = NonEmpty(section.Get("Path")),
+            Path = journal is null ? null : paths.ToPhysical(journal),
             Tag = NonEmpty(section.Get("Tag")),
             Filters = filters,
             FilterType = filterType,
-            DbPath = NonEmpty(section.Get("DB")),
+            DbPath = db is null ? null : paths.ToPhysical(db),
             DbSync = sync,
             ReadFromTail = Bool("Read_From_Tail", false),
             MaxEntries = PositiveInt("Max_Entries", DefaultMaxEntries),
