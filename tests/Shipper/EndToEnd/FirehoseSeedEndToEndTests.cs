@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Gateway.Aggregator.Tests.EndToEnd;
 using Gateway.Aggregator.Tests.Fakes.Kinesis;
+using Gateway.Aggregator.Tests.Fakes.KubernetesApi;
 using Gateway.Shipper.Tests.Support;
 using Xunit.Abstractions;
 
@@ -47,9 +48,45 @@ public sealed partial class FirehoseSeedEndToEndTests(ITestOutputHelper output) 
     [Fact]
     public async Task Firehose_lift_seed_delivers_the_fakenerd_json_lines_its_author_saw_in_s3()
     {
-        var seedConfig = Path.Combine(SeedDirectory, "fluent-bit.conf");
-        var seedText = await File.ReadAllTextAsync(seedConfig);
+        var seedText = await File.ReadAllTextAsync(Path.Combine(SeedDirectory, "fluent-bit.conf"));
 
+        await RunSeedAndAssertFakenerdLinesAsync(seedText, seedText);
+    }
+
+    /// <summary>
+    /// The seed with its filters replaced by <c>kubernetes-variant.conf</c> (kubernetes with Merge_Log, then the same
+    /// record_modifier and nest lift): the pod metadata from the fake API server is added and then whitelisted away,
+    /// so S3 gets the same lines. The test adds <c>Kube_URL</c> (the fake) and <c>Kube_Token_File</c> to the filter.
+    /// </summary>
+    [Fact]
+    public async Task Firehose_lift_kubernetes_variant_delivers_the_same_fakenerd_json_lines()
+    {
+        await using var kubernetes = await FakeKubernetesApiServer.StartAsync();
+        foreach (var pod in Directory.GetFiles(Path.Combine(Fixtures.Root, "pods"), "*.json").Order(StringComparer.Ordinal))
+        {
+            kubernetes.PutPodJson(await File.ReadAllTextAsync(pod));
+        }
+
+        var tokenFile = Path.Combine(_node.Directory, "token");
+        await File.WriteAllTextAsync(tokenFile, kubernetes.Token + "\n");
+        var seedText = await File.ReadAllTextAsync(Path.Combine(SeedDirectory, "fluent-bit.conf"));
+        var variantFilters = await File.ReadAllTextAsync(Path.Combine(SeedDirectory, "kubernetes-variant.conf"));
+        var firstFilter = seedText.IndexOf("[FILTER]", StringComparison.Ordinal);
+        var output = seedText.IndexOf("[OUTPUT]", StringComparison.Ordinal);
+        var variant = seedText[..firstFilter] + variantFilters.TrimEnd() + "\n" + seedText[output..];
+        var aggregatorVariant = KubernetesFilterHeader().Replace(variant, $"""
+            [FILTER]
+                Kube_URL          {kubernetes.Url}
+                Kube_Token_File   {tokenFile}
+            """ + "\n", 1);
+
+        await RunSeedAndAssertFakenerdLinesAsync(variant, aggregatorVariant);
+        Assert.True(kubernetes.PodListRequests > 0, "the aggregator never listed pods");
+        Assert.Equal(0, kubernetes.UnauthorizedRequests);
+    }
+
+    private async Task RunSeedAndAssertFakenerdLinesAsync(string shipperSeedText, string aggregatorSeedText)
+    {
         // The application writes its lines after the shipper started following the (empty) file: the seed's tail has
         // no Read_from_Head, so like Fluent Bit it reads only what is written after it starts.
         var appLog = Path.Combine(_node.VarLog, "containers", PythonAppLog);
@@ -58,7 +95,7 @@ public sealed partial class FirehoseSeedEndToEndTests(ITestOutputHelper output) 
 
         var forwardPort = FreePort.Next();
         var httpPort = FreePort.Next();
-        var aggregatorConfig = AggregatorConfig(seedText, forwardPort, httpPort, _firehose.Endpoint);
+        var aggregatorConfig = AggregatorConfig(aggregatorSeedText, forwardPort, httpPort, _firehose.Endpoint);
         File.Copy(Path.Combine(SeedDirectory, "parsers.conf"), Path.Combine(_node.AggregatorDir, "parsers.conf"));
         await using var aggregator = AggregatorProcess.Start(_node.AggregatorDir, aggregatorConfig, httpPort, new Dictionary<string, string>
         {
@@ -70,7 +107,7 @@ public sealed partial class FirehoseSeedEndToEndTests(ITestOutputHelper output) 
         });
         await aggregator.WaitReadyAsync();
 
-        var shipperConfig = _node.WriteShipperConfig(seedText, Path.Combine(SeedDirectory, "parsers.conf"));
+        var shipperConfig = _node.WriteShipperConfig(shipperSeedText, Path.Combine(SeedDirectory, "parsers.conf"));
         await using var shipper = ShipperProcess.Start(shipperConfig, $"127.0.0.1:{forwardPort}", _node.ShipperEnvironment);
         await WaitForAsync(() => shipper.Log.Contains("following", StringComparison.Ordinal) && shipper.Log.Contains(PythonAppLog, StringComparison.Ordinal), "the shipper to follow the python-app log", shipper, aggregator);
 
@@ -134,4 +171,7 @@ public sealed partial class FirehoseSeedEndToEndTests(ITestOutputHelper output) 
 
     [GeneratedRegex(@"^\[OUTPUT\]\s*\n", RegexOptions.Multiline)]
     private static partial Regex OutputHeader();
+
+    [GeneratedRegex(@"^\[FILTER\]\s*\n(?=\s*Name\s+kubernetes)", RegexOptions.Multiline)]
+    private static partial Regex KubernetesFilterHeader();
 }
