@@ -183,6 +183,17 @@ public sealed class KinesisOutputTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Data_keys_of_the_go_firehose_plugin_keep_only_the_listed_keys()
+    {
+        await using var output = KinesisTestData.Output(_fake, KinesisTestData.Section("firehose", Firehose(("data_keys", "name, time_ms"))));
+        var chunk = KinesisTestData.Chunk(["""{"log":"x","name":"fakenerd","stream":"stdout","time_ms":1577521193704}""", """{"other":true}"""]);
+
+        Assert.Equal(FlushResult.Ok, await output.FlushAsync(chunk, CancellationToken.None));
+
+        Assert.Equal("{\"name\":\"fakenerd\",\"time_ms\":1577521193704}\n{}\n", Encoding.UTF8.GetString(_fake.DeliveredObject(DeliveryStream)));
+    }
+
+    [Fact]
     public async Task The_go_kinesis_plugin_sends_records_without_a_newline_unless_asked()
     {
         await using var output = KinesisTestData.Output(_fake, KinesisTestData.Section("kinesis", Streams()));
