@@ -143,10 +143,37 @@ internal sealed class KinesisRecordsClient : IKinesisRecordsClient
         json.WriteStringValue(text);
     }
 
+    /// <summary>
+    /// A partition key as a JSON string, escaped by hand: this runs once per record, where a
+    /// <see cref="Utf8JsonWriter"/> would be an allocation each time. UTF-8 is copied as is (JSON allows it);
+    /// only quote, backslash and control characters are escaped.
+    /// </summary>
     private static void WriteJsonString(PooledBufferWriter body, ReadOnlySpan<byte> utf8)
     {
-        using var json = new Utf8JsonWriter(body);
-        json.WriteStringValue(utf8);
+        body.Write("\""u8);
+        var plainFrom = 0;
+        for (var i = 0; i < utf8.Length; i++)
+        {
+            var b = utf8[i];
+            if (b >= 0x20 && b != (byte)'"' && b != (byte)'\\')
+            {
+                continue;
+            }
+
+            body.Write(utf8[plainFrom..i]);
+            var escape = body.GetSpan(6);
+            escape[0] = (byte)'\\';
+            escape[1] = (byte)'u';
+            escape[2] = (byte)'0';
+            escape[3] = (byte)'0';
+            escape[4] = (byte)"0123456789abcdef"[b >> 4];
+            escape[5] = (byte)"0123456789abcdef"[b & 0xF];
+            body.Advance(6);
+            plainFrom = i + 1;
+        }
+
+        body.Write(utf8[plainFrom..]);
+        body.Write("\""u8);
     }
 
     /// <summary>
@@ -197,7 +224,7 @@ internal sealed class KinesisRecordsClient : IKinesisRecordsClient
                 index++;
             }
 
-            return new KinesisPutResult(response, failed, codes, firstMessage ?? codes.FirstOrDefault(c => c is not null));
+            return new KinesisPutResult(response, failed, codes, firstMessage ?? Array.Find(codes, c => c is not null));
         }
         catch (JsonException ex)
         {

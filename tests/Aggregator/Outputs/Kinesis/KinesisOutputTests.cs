@@ -171,11 +171,12 @@ public sealed class KinesisOutputTests : IAsyncLifetime
         await using (var keyed = KinesisTestData.Output(_fake, keyedSection))
         {
             _fake.RecordFailurePercent = 30;
-            Assert.Equal(FlushResult.Ok, await keyed.FlushAsync(KinesisTestData.Chunk(["""{"pod":"web-1","n":1}""", """{"pod":"web-2","n":2}""", """{"n":3}"""]), CancellationToken.None));
+            Assert.Equal(FlushResult.Ok, await keyed.FlushAsync(KinesisTestData.Chunk(["""{"pod":"web-1","n":1}""", """{"pod":"web-2","n":2}""", """{"n":3}""", """{"pod":"q\"x\\y\t","n":4}"""]), CancellationToken.None));
         }
 
         var keyedRecords = _fake.DataStreamRecords("keyed").ToDictionary(r => Encoding.UTF8.GetString(r.Data), r => r.PartitionKey, StringComparer.Ordinal);
-        Assert.Equal(3, keyedRecords.Count);
+        Assert.Equal(4, keyedRecords.Count);
+        Assert.Equal("q\"x\\y\t", keyedRecords["{\"pod\":\"q\\\"x\\\\y\\t\",\"n\":4}\n"]);
         Assert.Equal("web-1", keyedRecords["{\"pod\":\"web-1\",\"n\":1}\n"]);
         Assert.Equal("web-2", keyedRecords["{\"pod\":\"web-2\",\"n\":2}\n"]);
         Assert.Matches("^[0-9a-f]{16}$", keyedRecords["{\"n\":3}\n"]);
