@@ -10,7 +10,7 @@ internal static class AwsErrorParser
         "ThrottlingException", "Throttling", "ThrottledException", "RequestThrottledException", "TooManyRequestsException",
         "ProvisionedThroughputExceededException", "ServiceUnavailableException", "ServiceUnavailable",
         "InternalFailure", "InternalServerError", "RequestTimeout", "RequestTimeoutException",
-        "PriorRequestNotCompleteException", "EC2ThrottledException", "SlowDown",
+        "PriorRequestNotCompleteException", "EC2ThrottledException", "SlowDown", "KMSThrottlingException",
     };
 
     private static readonly HashSet<string> AuthTypes = new(StringComparer.Ordinal)

@@ -78,6 +78,10 @@ public sealed class PluginCatalog
         (PluginKind.Output, "gateway_grpc"),
         (PluginKind.Output, "cloudwatch_logs"),
         (PluginKind.Output, "cloudwatch"),
+        (PluginKind.Output, "kinesis_firehose"),
+        (PluginKind.Output, "firehose"),
+        (PluginKind.Output, "kinesis_streams"),
+        (PluginKind.Output, "kinesis"),
     ];
 
     private static readonly string[] CommonInputKeys =
@@ -217,13 +221,15 @@ public sealed class PluginCatalog
             "static_file_path", "use_put_object", "canned_acl", "compression", "content_type", "send_content_md5",
             "log_key", "preserve_data_ordering", "storage_class", "retry_limit",
         ], AwsCredentialKeys);
-        string[] firehoseKeys = ["region", "delivery_stream", "time_key", "time_key_format", "log_key", "compression", "custom_user_agent"];
+        string[] firehoseKeys = ["region", "delivery_stream", "time_key", "time_key_format", "log_key", "compression", "custom_user_agent", "simple_aggregation"];
         Add(PluginKind.Output, "kinesis_firehose", firehoseKeys, AwsCredentialKeys);
 
-        // The Go plugin from aws-for-fluent-bit.
-        Add(PluginKind.Output, "firehose", firehoseKeys, AwsCredentialKeys, ["data_keys", "replace_dots", "simple_aggregation"]);
-        Add(PluginKind.Output, "kinesis_streams",
-            ["region", "stream", "time_key", "time_key_format", "log_key", "compression", "partition_key"], AwsCredentialKeys);
+        // The Go plugins from aws-for-fluent-bit.
+        Add(PluginKind.Output, "firehose", firehoseKeys, AwsCredentialKeys, ["data_keys", "replace_dots"]);
+        string[] streamsKeys = ["region", "stream", "time_key", "time_key_format", "log_key", "compression", "partition_key", "simple_aggregation", "custom_user_agent"];
+        Add(PluginKind.Output, "kinesis_streams", streamsKeys, AwsCredentialKeys);
+        Add(PluginKind.Output, "kinesis", streamsKeys, AwsCredentialKeys,
+            ["data_keys", "replace_dots", "append_newline", "aggregation", "experimental_concurrency", "experimental_concurrency_retries", "http_request_timeout"]);
         Add(PluginKind.Output, "opentelemetry",
         [
             "Http_User", "Http_Passwd", "Proxy", "Metrics_uri", "Logs_uri", "Traces_uri", "Header",
