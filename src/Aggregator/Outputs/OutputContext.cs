@@ -23,6 +23,12 @@ public sealed class OutputContext
     /// <summary>The machine name, for outputs that report where they run.</summary>
     public string HostName { get; init; } = Environment.MachineName;
 
+    /// <summary>
+    /// True when the instance is built only to check its options (<c>--dry-run</c>) and disposed at once: outputs
+    /// with background work or on-disk state (s3's store_dir) must start nothing.
+    /// </summary>
+    public bool ValidationOnly { get; init; }
+
     /// <summary><c>[SERVICE] json.escape_unicode</c> (Fluent Bit's default: on): non-ASCII as <c>\uXXXX</c> in JSON.</summary>
     public bool JsonEscapeUnicode { get; init; } = true;
 

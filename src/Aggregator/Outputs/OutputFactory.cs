@@ -12,7 +12,7 @@ namespace Gateway.Aggregator.Outputs;
 public static class OutputFactory
 {
     /// <summary>Plugin names this factory builds.</summary>
-    public static IReadOnlyCollection<string> PluginNames { get; } = ["null", "stdout", "file", "forward", "cloudwatch_logs", "cloudwatch"];
+    public static IReadOnlyCollection<string> PluginNames { get; } = ["null", "stdout", "file", "forward", "cloudwatch_logs", "cloudwatch", "s3"];
 
     /// <summary>
     /// A factory for the host: names instances as Fluent Bit does — the section's <c>Alias</c>, else
@@ -64,6 +64,7 @@ public static class OutputFactory
             "file" => CreateFile(section, context),
             "forward" => ForwardOutputFactory.Create(section, context),
             "cloudwatch_logs" or "cloudwatch" => CloudWatch.CloudWatchOutputFactory.Create(section, context),
+            "s3" => S3.S3OutputFactory.Create(section, context),
             _ => throw new ConfigException(nameEntry.Location, $"unknown output plugin '{nameEntry.Value}'"),
         };
     }

@@ -77,6 +77,7 @@ public sealed class PluginCatalog
         (PluginKind.Output, "forward"),
         (PluginKind.Output, "cloudwatch_logs"),
         (PluginKind.Output, "cloudwatch"),
+        (PluginKind.Output, "s3"),
     ];
 
     private static readonly string[] CommonInputKeys =
