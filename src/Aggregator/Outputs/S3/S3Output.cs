@@ -36,7 +36,8 @@ internal sealed class S3Output : IOutput
     private readonly OutputMetrics _outputMetrics;
 
     /// <param name="start">False for <c>--dry-run</c>: no store_dir, no uploader.</param>
-    public S3Output(string name, S3OutputSettings settings, IS3ObjectClient client, OutputContext context, ILogger logger, bool start)
+    /// <param name="runUploaderLoop">False in tests that drive <see cref="Uploader"/> pass by pass.</param>
+    public S3Output(string name, S3OutputSettings settings, IS3ObjectClient client, OutputContext context, ILogger logger, bool start, bool runUploaderLoop = true)
     {
         Name = name;
         _settings = settings;
@@ -53,7 +54,10 @@ internal sealed class S3Output : IOutput
         {
             _store.Open();
             _uploader = new S3Uploader(name, settings, _store, client, _time, logger, Metrics, _outputMetrics);
-            _uploader.Start();
+            if (runUploaderLoop)
+            {
+                _uploader.Start();
+            }
         }
     }
 
@@ -62,6 +66,8 @@ internal sealed class S3Output : IOutput
     internal S3Metrics Metrics { get; }
 
     internal S3Store Store => _store;
+
+    internal S3Uploader? Uploader => _uploader;
 
     public ValueTask<FlushResult> FlushAsync(EventChunk chunk, CancellationToken cancellationToken)
     {
