@@ -107,6 +107,29 @@ async function listMultipartUploads(ctx, next) {
   ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>${bucket}</Bucket><IsTruncated>false</IsTruncated>${entries}</ListMultipartUploadsResult>`;
 }
 
+// AbortMultipartUpload, and S3's 404 NoSuchUpload for a part or completion naming an upload that was completed or aborted; s3rver
+// fails with a 500 reading the missing upload directory. Answer as S3 does, so clients can tell the two apart.
+async function noSuchUpload(ctx, next) {
+  const match = /[?&]uploadId=([^&]+)/.exec(ctx.req.url);
+  if (match && (ctx.method === 'PUT' || ctx.method === 'POST' || ctx.method === 'DELETE')) {
+    const bucket = ctx.req.url.split('?')[0].split('/')[1];
+    const dir = require('path').join(args.directory, bucket, '._S3rver_uploads', decodeURIComponent(match[1]));
+    if (!require('fs').existsSync(dir)) {
+      refuse(ctx, 404, 'NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.');
+      return;
+    }
+
+    if (ctx.method === 'DELETE') {
+      // AbortMultipartUpload, which s3rver does not implement: drop the upload and its parts.
+      require('fs').rmSync(dir, { recursive: true, force: true });
+      ctx.status = 204;
+      return;
+    }
+  }
+
+  await next();
+}
+
 async function main() {
   const server = new S3rver({
     address: '127.0.0.1',
@@ -117,7 +140,7 @@ async function main() {
     configureBuckets: [{ name: args.bucket, configs: [] }],
   });
   // Koa composes its middleware when the server starts: put the signature check first.
-  server.middleware.unshift(verifySignatureV4, listMultipartUploads);
+  server.middleware.unshift(verifySignatureV4, listMultipartUploads, noSuchUpload);
   const { address, port } = await server.run();
   console.log(`s3rver listening on ${address}:${port}`);
   process.on('SIGTERM', () => {

@@ -41,6 +41,9 @@ internal static partial class S3Log
     [LoggerMessage(EventId = 1711, Level = LogLevel.Information, Message = "[{Output}] shutting down with {Objects} objects ({Bytes} bytes) not yet in S3; they stay in store_dir '{StoreDir}' for the next start")]
     public static partial void LeftInStore(ILogger logger, string output, int objects, long bytes, string storeDir);
 
+    [LoggerMessage(EventId = 1713, Level = LogLevel.Information, Message = "[{Output}] adopted multipart upload {UploadId} of s3://{Bucket}/{Key}, created before a restart or a lost answer ({Aborted} extra aborted)")]
+    public static partial void UploadAdopted(ILogger logger, string output, string uploadId, string bucket, string key, int aborted);
+
     [LoggerMessage(EventId = 1712, Level = LogLevel.Error, Message = "[{Output}] the uploader failed unexpectedly; retrying")]
     public static partial void UploaderFailed(ILogger logger, Exception exception, string output);
 }

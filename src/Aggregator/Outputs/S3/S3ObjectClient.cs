@@ -22,6 +22,9 @@ internal interface IS3ObjectClient : IDisposable
     Task AbortMultipartUploadAsync(string key, string uploadId, CancellationToken cancellationToken);
 
     Task<bool> ObjectExistsAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>Upload ids of multipart uploads in progress for exactly this key.</summary>
+    Task<IReadOnlyList<string>> ListMultipartUploadsAsync(string key, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -131,6 +134,31 @@ internal sealed class AwsS3ObjectClient : IS3ObjectClient
         catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
         {
             return false;
+        }
+    }
+
+    public async Task<IReadOnlyList<string>> ListMultipartUploadsAsync(string key, CancellationToken cancellationToken)
+    {
+        var ids = new List<string>();
+        var request = new ListMultipartUploadsRequest { BucketName = _settings.Bucket, Prefix = key };
+        while (true)
+        {
+            var response = await _client.ListMultipartUploadsAsync(request, cancellationToken).ConfigureAwait(false);
+            foreach (var upload in response.MultipartUploads ?? [])
+            {
+                if (upload.Key == key)
+                {
+                    ids.Add(upload.UploadId);
+                }
+            }
+
+            if (response.IsTruncated != true)
+            {
+                return ids;
+            }
+
+            request.KeyMarker = response.NextKeyMarker;
+            request.UploadIdMarker = response.NextUploadIdMarker;
         }
     }
 

@@ -34,6 +34,7 @@ internal sealed class S3Output : IOutput
     private readonly RecordAccessor? _logKey;
     private readonly FluentJsonFlags _jsonFlags;
     private readonly OutputMetrics _outputMetrics;
+    private int _disposed;
 
     /// <param name="start">False for <c>--dry-run</c>: no store_dir, no uploader.</param>
     /// <param name="runUploaderLoop">False in tests that drive <see cref="Uploader"/> pass by pass.</param>
@@ -132,8 +133,14 @@ internal sealed class S3Output : IOutput
         return ValueTask.FromResult(FlushResult.Ok);
     }
 
+    /// <summary>Uploads what it can within the shutdown grace; the host may call this more than once.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         if (_uploader is not null)
         {
             await _uploader.DisposeAsync().ConfigureAwait(false);

@@ -245,6 +245,17 @@ internal sealed class S3Store : IDisposable
         lock (_gate)
         {
             stored.UploadId = uploadId;
+            stored.CreatingUpload = false;
+            WriteManifest(stored);
+        }
+    }
+
+    /// <summary>Persisted before CreateMultipartUpload is sent (see <see cref="S3StoredObject.CreatingUpload"/>).</summary>
+    public void MarkCreatingUpload(S3StoredObject stored)
+    {
+        lock (_gate)
+        {
+            stored.CreatingUpload = true;
             WriteManifest(stored);
         }
     }
@@ -398,6 +409,7 @@ internal sealed class S3Store : IDisposable
             StartedAt = DateTimeOffset.FromUnixTimeMilliseconds(root.GetProperty("started_ms").GetInt64()),
             UploadId = root.TryGetProperty("upload_id", out var uploadId) && uploadId.ValueKind == JsonValueKind.String ? uploadId.GetString() : null,
             Completing = root.TryGetProperty("completing", out var completing) && completing.GetBoolean(),
+            CreatingUpload = root.TryGetProperty("creating_upload", out var creating) && creating.GetBoolean(),
             Sealed = true,
         };
         var nextPart = 1;
@@ -447,7 +459,7 @@ internal sealed class S3Store : IDisposable
         }
 
         stored.NextPartNumber = nextPart;
-        if (stored.Parts.Count == 0 && stored.UploadedParts.Count == 0 && stored.UploadId is null)
+        if (stored.Parts.Count == 0 && stored.UploadedParts.Count == 0 && stored.UploadId is null && !stored.CreatingUpload)
         {
             return null;
         }
@@ -511,6 +523,7 @@ internal sealed class S3Store : IDisposable
             }
 
             json.WriteBoolean("completing", stored.Completing);
+            json.WriteBoolean("creating_upload", stored.CreatingUpload);
             json.WriteStartArray("parts");
             foreach (var part in stored.UploadedParts)
             {

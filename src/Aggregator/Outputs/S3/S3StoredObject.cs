@@ -67,6 +67,12 @@ internal sealed class S3StoredObject
 
     public string? UploadId { get; set; }
 
+    /// <summary>
+    /// CreateMultipartUpload was sent and its answer not yet recorded: if a kill or a lost answer left an upload
+    /// in S3, the next attempt finds it by listing the key's uploads and adopts it instead of orphaning it.
+    /// </summary>
+    public bool CreatingUpload { get; set; }
+
     /// <summary>CompleteMultipartUpload was sent (persisted first, so a restart knows a missing upload may mean done).</summary>
     public bool Completing { get; set; }
 

@@ -187,8 +187,7 @@ internal sealed class S3Uploader : IAsyncDisposable
 
             if (stored.UploadId is null)
             {
-                var uploadId = await _client.CreateMultipartUploadAsync(stored.Key, cancellationToken).ConfigureAwait(false);
-                _store.RecordUploadId(stored, uploadId);
+                await StartUploadAsync(stored, cancellationToken).ConfigureAwait(false);
             }
 
             foreach (var part in sealedParts)
@@ -236,6 +235,37 @@ internal sealed class S3Uploader : IAsyncDisposable
             Failed(stored, ex);
             return false;
         }
+    }
+
+    /// <summary>
+    /// CreateMultipartUpload, made safe against a kill or a lost answer: the intent is persisted first, and an
+    /// intent found unfinished means S3 may already hold an upload for the key, which is adopted (extra ones are
+    /// aborted) rather than left to accumulate storage charges.
+    /// </summary>
+    private async Task StartUploadAsync(S3StoredObject stored, CancellationToken cancellationToken)
+    {
+        if (stored.CreatingUpload)
+        {
+            var existing = await _client.ListMultipartUploadsAsync(stored.Key, cancellationToken).ConfigureAwait(false);
+            if (existing.Count > 0)
+            {
+                for (var i = 1; i < existing.Count; i++)
+                {
+                    await _client.AbortMultipartUploadAsync(stored.Key, existing[i], cancellationToken).ConfigureAwait(false);
+                }
+
+                S3Log.UploadAdopted(_logger, _name, existing[0], _settings.Bucket, stored.Key, existing.Count - 1);
+                _store.RecordUploadId(stored, existing[0]);
+                return;
+            }
+        }
+        else
+        {
+            _store.MarkCreatingUpload(stored);
+        }
+
+        var uploadId = await _client.CreateMultipartUploadAsync(stored.Key, cancellationToken).ConfigureAwait(false);
+        _store.RecordUploadId(stored, uploadId);
     }
 
     /// <summary>

@@ -105,6 +105,9 @@ internal sealed class FakeS3ObjectClient : IS3ObjectClient
     public Task<bool> ObjectExistsAsync(string key, CancellationToken cancellationToken) =>
         Run("HeadObject", () => _objects.ContainsKey(key));
 
+    public Task<IReadOnlyList<string>> ListMultipartUploadsAsync(string key, CancellationToken cancellationToken) =>
+        Run("ListMultipartUploads", () => (IReadOnlyList<string>)[.. _uploads.Where(u => u.Value.Key == key).Select(u => u.Key).Order(StringComparer.Ordinal)]);
+
     public void Dispose() => Disposed = true;
 
     private static string ETag(byte[] bytes) => "\"" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes))[..32] + "\"";

@@ -169,6 +169,31 @@ public sealed class S3OutputTests : IDisposable
     }
 
     [Fact]
+    public async Task An_upload_created_but_not_recorded_before_a_kill_is_adopted_not_orphaned()
+    {
+        var settings = Settings() with { UploadChunkSize = 2_000, TotalFileSize = 1_000_000, UploadTimeout = TimeSpan.FromSeconds(5) };
+        var first = Output(settings);
+        for (var i = 0; i < 5; i++)
+        {
+            await first.FlushAsync(Chunk("t", i * 20, 20), default);
+        }
+
+        // S3 creates the upload, the answer never arrives; then the process dies.
+        _s3.FailNext("CreateMultipartUpload", afterApplying: true);
+        Assert.False(await first.Uploader!.RunPassAsync(false, default));
+        first.Store.Dispose();
+        Assert.Equal(1, _s3.PendingUploads);
+
+        await using var second = Output(settings);
+        _time.Advance(TimeSpan.FromSeconds(5));
+        Assert.True(await second.Uploader!.RunPassAsync(false, default));
+
+        Assert.Equal(0, _s3.PendingUploads);
+        Assert.Equal(1, _s3.Calls.Count(c => c == "CreateMultipartUpload"));
+        Assert.Equal(Enumerable.Range(0, 100).ToList(), Lines(Assert.Single(_s3.Objects).Value, S3Compression.None).Select(Seq).ToList());
+    }
+
+    [Fact]
     public async Task A_failed_upload_keeps_the_data_and_is_retried_after_the_backoff()
     {
         await using var output = Output(Settings() with { TotalFileSize = 1 });
