@@ -40,9 +40,19 @@ internal static class S3OutputFactory
     internal static S3Output Create(ConfigSection section, OutputContext context, AWSCredentials? sourceCredentials)
     {
         var settings = ReadSettings(section, context.BaseDirectory);
-        var credentials = AwsCredentialsSource.Resolve(
-            new AwsCredentialOptions(settings.Region, settings.Profile, settings.RoleArn, settings.ExternalId, settings.StsEndpoint),
-            sourceCredentials);
+        AWSCredentials credentials;
+        try
+        {
+            credentials = AwsCredentialsSource.Resolve(
+                new AwsCredentialOptions(settings.Region, settings.Profile, settings.RoleArn, settings.ExternalId, settings.StsEndpoint),
+                sourceCredentials);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A named profile that does not exist: a config error at its line, for --dry-run as for a start.
+            throw new ConfigException(section.Find("profile")?.Location ?? section.Location, "s3: " + ex.Message);
+        }
+
         var client = new AwsS3ObjectClient(settings, credentials);
         return new S3Output(context.InstanceName, settings, client, context, OutputFactory.Logger(context), start: !context.ValidationOnly);
     }
