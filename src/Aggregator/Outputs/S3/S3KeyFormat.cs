@@ -39,9 +39,10 @@ internal sealed class S3KeyFormat
 
     /// <summary>
     /// Fluent Bit appends <c>-object</c> and 8 random characters to PutObject keys when the format has no
-    /// <c>$UUID</c> and <c>static_file_path</c> is off, so two uploads in the same second do not overwrite each other.
+    /// <c>$UUID</c> and <c>static_file_path</c> is off, so two uploads in the same second do not overwrite each
+    /// other (the store applies it to multipart objects too, for the same reason).
     /// </summary>
-    public bool AppendsPutObjectSuffix => !HasUuid && !StaticFilePath;
+    public bool AppendsObjectSuffix => !HasUuid && !StaticFilePath;
 
     /// <summary>The object key for a tag, the first record's time (Unix seconds) and the object's index.</summary>
     public string Render(string tag, long firstRecordSeconds, ulong index, string uuid)
@@ -71,8 +72,8 @@ internal sealed class S3KeyFormat
         return CutToKeyLimit(text);
     }
 
-    /// <summary>The PutObject key for <paramref name="key"/> (with Fluent Bit's <c>-object</c> suffix when it applies).</summary>
-    public string PutObjectKey(string key, string suffix) => AppendsPutObjectSuffix ? CutToKeyLimit(key + "-object" + suffix) : key;
+    /// <summary>The object key for <paramref name="key"/>, with Fluent Bit's <c>-object</c> suffix when it applies.</summary>
+    public string WithObjectSuffix(string key, string suffix) => AppendsObjectSuffix ? CutToKeyLimit(key + "-object" + suffix) : key;
 
     public static string RandomAlphanumerics(int length) => RandomNumberGenerator.GetString(Alphanumerics, length);
 

@@ -44,6 +44,9 @@ internal static partial class S3Log
     [LoggerMessage(EventId = 1713, Level = LogLevel.Information, Message = "[{Output}] adopted multipart upload {UploadId} of s3://{Bucket}/{Key}, created before a restart or a lost answer ({Aborted} extra aborted)")]
     public static partial void UploadAdopted(ILogger logger, string output, string uploadId, string bucket, string key, int aborted);
 
+    [LoggerMessage(EventId = 1714, Level = LogLevel.Error, Message = "[{Output}] cannot read the s3 object state in '{Directory}'; it is left in place and not uploaded")]
+    public static partial void ObjectUnreadable(ILogger logger, Exception exception, string output, string directory);
+
     [LoggerMessage(EventId = 1712, Level = LogLevel.Error, Message = "[{Output}] the uploader failed unexpectedly; retrying")]
     public static partial void UploaderFailed(ILogger logger, Exception exception, string output);
 }

@@ -44,7 +44,8 @@ internal sealed class AwsS3ObjectClient : IS3ObjectClient
         {
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
-            // The uploader retries with its own backoff and keeps the data; one attempt per call keeps that in charge.
+            // A couple of quick SDK retries for a dropped connection; beyond that the uploader's own backoff is in
+            // charge (the data stays in store_dir either way).
             MaxErrorRetry = 2,
         };
         if (settings.Endpoint is { } endpoint)

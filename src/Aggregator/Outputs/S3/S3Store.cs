@@ -100,7 +100,19 @@ internal sealed class S3Store : IDisposable
                 }
 
                 _nextObjectId = Math.Max(_nextObjectId, id + 1);
-                var stored = Recover(dir, id);
+                S3StoredObject? stored;
+                try
+                {
+                    stored = Recover(dir, id);
+                }
+                catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+                {
+                    // Manifests are replaced atomically, so this is outside damage: keep the data for a person to
+                    // look at rather than guess, and say where it is.
+                    S3Log.ObjectUnreadable(_logger, ex, _outputName, dir);
+                    continue;
+                }
+
                 if (stored is null)
                 {
                     Directory.Delete(dir, recursive: true);
@@ -342,6 +354,10 @@ internal sealed class S3Store : IDisposable
         }
 
         var key = _settings.KeyFormat.Render(tag, firstRecordSeconds, index, S3KeyFormat.RandomAlphanumerics(8));
+
+        // Fluent Bit adds its "-object" suffix to PutObject keys only; a multipart object started in the same
+        // second under a format without $UUID would overwrite the previous one. Both get it here.
+        key = _settings.KeyFormat.WithObjectSuffix(key, S3KeyFormat.RandomAlphanumerics(8));
         var id = _nextObjectId++;
         var dir = Path.Combine(_objectsDir, id.ToString("D10", CultureInfo.InvariantCulture));
         Directory.CreateDirectory(dir);
@@ -351,7 +367,6 @@ internal sealed class S3Store : IDisposable
             Directory = dir,
             Tag = tag,
             Key = key,
-            PutObjectKey = _settings.KeyFormat.PutObjectKey(key, S3KeyFormat.RandomAlphanumerics(8)),
             StartedAt = now,
         };
         WriteManifest(stored);
@@ -405,7 +420,6 @@ internal sealed class S3Store : IDisposable
             Directory = dir,
             Tag = root.GetProperty("tag").GetString()!,
             Key = root.GetProperty("key").GetString()!,
-            PutObjectKey = root.GetProperty("put_key").GetString()!,
             StartedAt = DateTimeOffset.FromUnixTimeMilliseconds(root.GetProperty("started_ms").GetInt64()),
             UploadId = root.TryGetProperty("upload_id", out var uploadId) && uploadId.ValueKind == JsonValueKind.String ? uploadId.GetString() : null,
             Completing = root.TryGetProperty("completing", out var completing) && completing.GetBoolean(),
@@ -515,7 +529,6 @@ internal sealed class S3Store : IDisposable
             json.WriteStartObject();
             json.WriteString("tag", stored.Tag);
             json.WriteString("key", stored.Key);
-            json.WriteString("put_key", stored.PutObjectKey);
             json.WriteNumber("started_ms", stored.StartedAt.ToUnixTimeMilliseconds());
             if (stored.UploadId is not null)
             {

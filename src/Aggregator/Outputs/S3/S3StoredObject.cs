@@ -55,9 +55,6 @@ internal sealed class S3StoredObject
 
     public required string Key { get; init; }
 
-    /// <summary>The key used when the object goes up with one PutObject.</summary>
-    public required string PutObjectKey { get; init; }
-
     public required DateTimeOffset StartedAt { get; init; }
 
     /// <summary>Parts not yet uploaded, in part-number order; the last one takes appends while unsealed.</summary>

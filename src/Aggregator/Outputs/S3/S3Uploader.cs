@@ -176,8 +176,8 @@ internal sealed class S3Uploader : IAsyncDisposable
                 if (sealedParts.Count == 1)
                 {
                     await using var body = new S3PartPayloadStream(sealedParts[0]);
-                    await _client.PutObjectAsync(stored.PutObjectKey, body, cancellationToken).ConfigureAwait(false);
-                    Done(stored, stored.PutObjectKey, "PutObject");
+                    await _client.PutObjectAsync(stored.Key, body, cancellationToken).ConfigureAwait(false);
+                    Done(stored, stored.Key, "PutObject");
                 }
 
                 _store.Remove(stored);

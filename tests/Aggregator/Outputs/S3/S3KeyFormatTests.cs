@@ -28,15 +28,15 @@ public sealed class S3KeyFormatTests
         var key = new S3KeyFormat("logs/$TAG[2]/$TAG[1]/$TAG[0]/%Y/%m/%d/file-$INDEX-$UUID", ".", staticFilePath: false);
         Assert.Equal("logs/ccc/bb/aa/2020/08/15/file-12-Zx9Qa0bC", key.Render("aa.bb.ccc", Time, 12, "Zx9Qa0bC"));
         Assert.True(key.HasIndex);
-        Assert.False(key.AppendsPutObjectSuffix);
+        Assert.False(key.AppendsObjectSuffix);
     }
 
     [Fact]
-    public void Put_object_keys_get_the_object_suffix_unless_uuid_or_static_file_path()
+    public void Keys_get_the_object_suffix_unless_uuid_or_static_file_path()
     {
-        Assert.Equal("logs/a-objectABCDEFGH", new S3KeyFormat("logs/a", ".", false).PutObjectKey("logs/a", "ABCDEFGH"));
-        Assert.Equal("logs/a", new S3KeyFormat("logs/a", ".", staticFilePath: true).PutObjectKey("logs/a", "ABCDEFGH"));
-        Assert.Equal("logs/a", new S3KeyFormat("logs/$UUID", ".", false).PutObjectKey("logs/a", "ABCDEFGH"));
+        Assert.Equal("logs/a-objectABCDEFGH", new S3KeyFormat("logs/a", ".", false).WithObjectSuffix("logs/a", "ABCDEFGH"));
+        Assert.Equal("logs/a", new S3KeyFormat("logs/a", ".", staticFilePath: true).WithObjectSuffix("logs/a", "ABCDEFGH"));
+        Assert.Equal("logs/a", new S3KeyFormat("logs/$UUID", ".", false).WithObjectSuffix("logs/a", "ABCDEFGH"));
     }
 
     [Fact]
