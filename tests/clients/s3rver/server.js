@@ -17,6 +17,7 @@ for (let i = 2; i < process.argv.length; i += 2) {
 const accessKeyId = 'S3RVER';
 const secretAccessKey = 'S3RVER';
 let checked = 0;
+let md5Checked = 0;
 
 function rfc3986(text) {
   return encodeURIComponent(text).replace(/[!'()*]/g, c => '%' + c.charCodeAt(0).toString(16).toUpperCase());
@@ -107,6 +108,43 @@ async function listMultipartUploads(ctx, next) {
   ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>${bucket}</Bucket><IsTruncated>false</IsTruncated>${entries}</ListMultipartUploadsResult>`;
 }
 
+// The body must match what the signature covers (x-amz-content-sha256) and, when sent, Content-MD5 (S3's
+// XAmzContentSHA256Mismatch / BadDigest). s3rver checks neither; the body is read here, checked, and handed on.
+async function verifyBody(ctx, next) {
+  if (ctx.method !== 'PUT' && ctx.method !== 'POST') {
+    await next();
+    return;
+  }
+
+  const chunks = [];
+  for await (const chunk of ctx.req) {
+    chunks.push(chunk);
+  }
+
+  const body = Buffer.concat(chunks);
+  const declared = ctx.get('x-amz-content-sha256');
+  if (/^[0-9a-f]{64}$/.test(declared) && crypto.createHash('sha256').update(body).digest('hex') !== declared) {
+    refuse(ctx, 400, 'XAmzContentSHA256Mismatch', 'The provided x-amz-content-sha256 header does not match what was computed.');
+    return;
+  }
+
+  const md5 = ctx.get('content-md5');
+  if (md5 && crypto.createHash('md5').update(body).digest('base64') !== md5) {
+    refuse(ctx, 400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
+    return;
+  }
+
+  if (md5) {
+    md5Checked++;
+  }
+
+  const { Readable } = require('stream');
+  const replay = Readable.from([body]);
+  replay.headers = ctx.req.headers;
+  ctx.req = replay;
+  await next();
+}
+
 // AbortMultipartUpload, and S3's 404 NoSuchUpload for a part or completion naming an upload that was completed or aborted; s3rver
 // fails with a 500 reading the missing upload directory. Answer as S3 does, so clients can tell the two apart.
 async function noSuchUpload(ctx, next) {
@@ -140,11 +178,11 @@ async function main() {
     configureBuckets: [{ name: args.bucket, configs: [] }],
   });
   // Koa composes its middleware when the server starts: put the signature check first.
-  server.middleware.unshift(verifySignatureV4, listMultipartUploads, noSuchUpload);
+  server.middleware.unshift(verifySignatureV4, listMultipartUploads, noSuchUpload, verifyBody);
   const { address, port } = await server.run();
   console.log(`s3rver listening on ${address}:${port}`);
   process.on('SIGTERM', () => {
-    console.log(`signatures verified: ${checked}`);
+    console.log(`signatures verified: ${checked}, Content-MD5 verified: ${md5Checked}`);
     process.exit(0);
   });
 }
