@@ -194,6 +194,7 @@ internal sealed class PipelinePlan
                     InstanceName = InstanceName(section, seen),
                     LoggerFactory = NullLoggerFactory.Instance,
                     StandardOutput = Stream.Null,
+                    ValidationOnly = true,
                 });
                 output.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }

@@ -26,6 +26,12 @@ public sealed class OutputContext
     /// <summary><c>[SERVICE] Flush</c> (default 1 s): how long an output that batches across chunks may hold records.</summary>
     public TimeSpan FlushInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// True when the instance is built only to check its options (<c>--dry-run</c>) and disposed at once: outputs
+    /// with background work or on-disk state (s3's store_dir) must start nothing.
+    /// </summary>
+    public bool ValidationOnly { get; init; }
+
     /// <summary><c>[SERVICE] json.escape_unicode</c> (Fluent Bit's default: on): non-ASCII as <c>\uXXXX</c> in JSON.</summary>
     public bool JsonEscapeUnicode { get; init; } = true;
 

@@ -13,7 +13,7 @@ public static class OutputFactory
 {
     /// <summary>Plugin names this factory builds.</summary>
     public static IReadOnlyCollection<string> PluginNames { get; } =
-        ["null", "stdout", "file", "forward", "cloudwatch_logs", "cloudwatch", "kinesis_firehose", "firehose", "kinesis_streams", "kinesis"];
+        ["null", "stdout", "file", "forward", "cloudwatch_logs", "cloudwatch", "kinesis_firehose", "firehose", "kinesis_streams", "kinesis", "s3"];
 
     /// <summary>
     /// A factory for the host: names instances as Fluent Bit does — the section's <c>Alias</c>, else
@@ -66,6 +66,7 @@ public static class OutputFactory
             "forward" => ForwardOutputFactory.Create(section, context),
             "cloudwatch_logs" or "cloudwatch" => CloudWatch.CloudWatchOutputFactory.Create(section, context),
             "kinesis_firehose" or "firehose" or "kinesis_streams" or "kinesis" => Kinesis.KinesisOutputFactory.Create(section, context),
+            "s3" => S3.S3OutputFactory.Create(section, context),
             _ => throw new ConfigException(nameEntry.Location, $"unknown output plugin '{nameEntry.Value}'"),
         };
     }

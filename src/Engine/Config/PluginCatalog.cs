@@ -82,6 +82,7 @@ public sealed class PluginCatalog
         (PluginKind.Output, "firehose"),
         (PluginKind.Output, "kinesis_streams"),
         (PluginKind.Output, "kinesis"),
+        (PluginKind.Output, "s3"),
     ];
 
     private static readonly string[] CommonInputKeys =

@@ -20,12 +20,15 @@ internal sealed class AckedChunkSender
     private readonly Lock _gate = new();
     private readonly HashSet<int> _acked = [];
     private readonly Dictionary<int, int> _unansweredAttempts = [];
+    private readonly Func<int, string>? _logText;
 
-    public AckedChunkSender(int port, string tag, int recordsPerChunk)
+    /// <param name="logText">The <c>log</c> field for a record's seq (default: a fixed padded line).</param>
+    public AckedChunkSender(int port, string tag, int recordsPerChunk, Func<int, string>? logText = null)
     {
         _port = port;
         _tag = tag;
         _recordsPerChunk = recordsPerChunk;
+        _logText = logText;
     }
 
     public int RecordsPerChunk => _recordsPerChunk;
@@ -170,11 +173,12 @@ internal sealed class AckedChunkSender
         var chunkText = chunk.ToString(CultureInfo.InvariantCulture);
         for (var i = 0; i < _recordsPerChunk; i++)
         {
+            var seq = (chunk * _recordsPerChunk) + i;
             EventWriter.WriteEvent(output, time,
             [
                 new("chunk", chunkText),
-                new("seq", ((chunk * _recordsPerChunk) + i).ToString(CultureInfo.InvariantCulture)),
-                new("log", "crash-test record with some padding to look like a real log line ..........."),
+                new("seq", seq.ToString(CultureInfo.InvariantCulture)),
+                new("log", _logText?.Invoke(seq) ?? "crash-test record with some padding to look like a real log line ..........."),
             ]);
         }
     }

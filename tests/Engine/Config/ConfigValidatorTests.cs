@@ -44,12 +44,12 @@ public sealed class ConfigValidatorTests
     [Fact]
     public void Planned_plugin_is_reported_only_under_dry_run()
     {
-        var doc = Parse("[OUTPUT]\n    Name s3\n    Match *\n    bucket logs\n");
+        var doc = Parse("[OUTPUT]\n    Name opentelemetry\n    Match *\n    Logs_uri /v1/logs\n");
 
         Assert.Empty(ConfigValidator.Validate(doc, dryRun: false));
         var warning = Assert.Single(ConfigValidator.Validate(doc, dryRun: true));
         Assert.Equal(DiagnosticSeverity.Warning, warning.Severity);
-        Assert.Equal("output plugin 's3' is not supported yet", warning.Message);
+        Assert.Equal("output plugin 'opentelemetry' is not supported yet", warning.Message);
         Assert.Equal(2, warning.Location.Line);
     }
 
@@ -57,13 +57,13 @@ public sealed class ConfigValidatorTests
     public void Marking_a_plugin_supported_in_a_catalog_silences_the_dry_run_warning()
     {
         var catalog = PluginCatalog.CreateBuiltIn();
-        var doc = Parse("[OUTPUT]\n    Name s3\n    Match *\n    bucket logs\n");
+        var doc = Parse("[OUTPUT]\n    Name opentelemetry\n    Match *\n    Logs_uri /v1/logs\n");
 
-        catalog.MarkSupported(PluginKind.Output, "S3");
+        catalog.MarkSupported(PluginKind.Output, "OpenTelemetry");
 
-        Assert.Equal(PluginStatus.Supported, catalog.GetStatus(PluginKind.Output, "s3"));
+        Assert.Equal(PluginStatus.Supported, catalog.GetStatus(PluginKind.Output, "opentelemetry"));
         Assert.Empty(ConfigValidator.Validate(doc, dryRun: true, catalog));
-        Assert.Equal(PluginStatus.Planned, PluginCatalog.Default.GetStatus(PluginKind.Output, "s3"));
+        Assert.Equal(PluginStatus.Planned, PluginCatalog.Default.GetStatus(PluginKind.Output, "opentelemetry"));
     }
 
     [Fact]
@@ -91,7 +91,7 @@ public sealed class ConfigValidatorTests
         Assert.Equal(PluginStatus.Supported, catalog.GetStatus(PluginKind.Input, "tail"));
         Assert.Equal(PluginStatus.Supported, catalog.GetStatus(PluginKind.Filter, "kubernetes"));
         Assert.Equal(PluginStatus.Supported, catalog.GetStatus(PluginKind.Output, "cloudwatch_logs"));
-        Assert.Equal(PluginStatus.Planned, catalog.GetStatus(PluginKind.Output, "s3"));
+        Assert.Equal(PluginStatus.Supported, catalog.GetStatus(PluginKind.Output, "s3"));
         Assert.Equal(PluginStatus.Planned, catalog.GetStatus(PluginKind.Output, "opentelemetry"));
         Assert.Equal(PluginStatus.Unknown, catalog.GetStatus(PluginKind.Input, "stdout"));
         Assert.Equal(PluginStatus.Unknown, catalog.GetStatus(PluginKind.Filter, "lua"));
