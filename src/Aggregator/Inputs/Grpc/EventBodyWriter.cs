@@ -15,8 +15,12 @@ internal sealed class EventBodyException(string message) : Exception(message);
 /// </summary>
 internal static class EventBodyWriter
 {
-    /// <summary>Nesting limit: deeper bodies are refused so a hostile message cannot blow the stack.</summary>
-    public const int MaxDepth = 32;
+    /// <summary>
+    /// Nesting limit: deeper bodies are refused so a hostile message cannot blow the stack. Below protobuf's own
+    /// recursion limit (100 messages; a nested map costs 3: Value, ValueMap, map entry), so a too-deep body gets
+    /// this clear InvalidArgument rather than a parse failure.
+    /// </summary>
+    public const int MaxDepth = 16;
 
     public static void WriteBody(ref MessagePackWriter writer, MapField<string, Value> body)
     {
