@@ -20,7 +20,7 @@ internal enum GrpcInputProtocol
 /// own HTTP/2 endpoint: <c>Listen</c> (default 0.0.0.0), <c>Port</c> (gateway_grpc 24225 next to forward's 24224;
 /// opentelemetry 4317, the OTLP/gRPC port), <c>Tag_Prefix</c> (gateway_grpc), <c>Tag</c> (opentelemetry, default
 /// <c>v1_logs</c> as Fluent Bit's in_opentelemetry names logs with tag_from_uri), <c>Buffer_Max_Size</c> (largest
-/// request's events, default 16 MiB for gateway_grpc and 4M for opentelemetry as in Fluent Bit; bigger requests are
+/// request's events, default 16 MiB for gateway_grpc and 4 MiB for opentelemetry (Fluent Bit: 4M); bigger requests are
 /// refused with ResourceExhausted), <c>auth_token_file</c> (bearer tokens, one per line, re-read when the file
 /// changes) and <c>tls</c>, <c>tls.crt_file</c>, <c>tls.key_file</c>, <c>tls.key_passwd</c>, <c>tls.ca_file</c>,
 /// <c>tls.verify</c> (client certificate required: mTLS).
