@@ -30,7 +30,7 @@ for (var c = 0; c < workers.Length; c++)
 {
     workers[c] = Task.Run(async () =>
     {
-        await using var connection = await AckedForwardConnection.ConnectAsync(options.Host, options.Port, cancel.Token).ConfigureAwait(false);
+        await using var connection = await LoadConnection.ConnectAsync(options, batch, cancel.Token).ConfigureAwait(false);
         while (true)
         {
             // Claim a batch's worth of the remaining records; the last claim may be short.
@@ -41,8 +41,7 @@ for (var c = 0; c < workers.Length; c++)
                 return;
             }
 
-            var events = count == options.Batch ? batch.Events : batch.Prefix(count);
-            await connection.SendAsync(options.Tag, events, count, options.AckTimeout, cancel.Token).ConfigureAwait(false);
+            await connection.SendAsync(count, cancel.Token).ConfigureAwait(false);
             Interlocked.Add(ref sent, count);
         }
     });
@@ -52,7 +51,7 @@ try
 {
     await Task.WhenAll(workers).ConfigureAwait(false);
 }
-catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or OperationCanceledException)
+catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or OperationCanceledException or Grpc.Core.RpcException)
 {
     failures++;
     Console.Error.WriteLine($"Gateway.Load: {ex.Message}");
@@ -62,7 +61,7 @@ clock.Stop();
 var seconds = clock.Elapsed.TotalSeconds;
 var acked = Interlocked.Read(ref sent);
 var inv = CultureInfo.InvariantCulture;
-Console.WriteLine(string.Create(inv, $"records={acked} seconds={seconds:F2} records_per_sec={acked / seconds:F0} mb_per_sec={acked * (double)batch.BytesPerEvent / seconds / (1024 * 1024):F1} connections={options.Connections} batch={options.Batch} bytes_per_record={batch.BytesPerEvent}"));
+Console.WriteLine(string.Create(inv, $"records={acked} seconds={seconds:F2} records_per_sec={acked / seconds:F0} mb_per_sec={acked * (double)batch.BytesPerEvent / seconds / (1024 * 1024):F1} protocol={options.Protocol} connections={options.Connections} batch={options.Batch} bytes_per_record={batch.BytesPerEvent}"));
 return failures == 0 && acked == options.Records ? 0 : 1;
 
 static PreparedBatch BuildBatch(int count, int recordBytes)
@@ -85,12 +84,17 @@ static PreparedBatch BuildBatch(int count, int recordBytes)
     }
 
     offsets[count] = output.WrittenCount;
-    return new PreparedBatch(output.WrittenMemory, offsets);
+    return new PreparedBatch(output.WrittenMemory, offsets, padding);
 }
 
-internal sealed class PreparedBatch(ReadOnlyMemory<byte> events, int[] offsets)
+internal sealed class PreparedBatch(ReadOnlyMemory<byte> events, int[] offsets, string padding)
 {
     public ReadOnlyMemory<byte> Events { get; } = events;
+
+    /// <summary>The filler of each record's "log" line (the gRPC structured form rebuilds the same records).</summary>
+    public string Padding { get; } = padding;
+
+    public int Count => offsets.Length - 1;
 
     public int BytesPerEvent => Events.Length / (offsets.Length - 1);
 
