@@ -18,7 +18,10 @@ public sealed class GatewayLoggerOptions
     /// <summary>How long a partial batch waits for more entries before it is sent.</summary>
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Entries held while the aggregator is slow or away; beyond it new entries are dropped and counted.</summary>
+    /// <summary>
+    /// Entries queued while the aggregator is slow or away (besides the batch being sent); beyond it new entries
+    /// are dropped and counted in <see cref="GatewayLoggerProvider.Dropped"/>.
+    /// </summary>
     public int QueueCapacity { get; set; } = 10_000;
 
     /// <summary>How long disposing the provider waits for queued entries to be acknowledged.</summary>

@@ -32,7 +32,9 @@ public sealed class GatewayLoggerProvider : ILoggerProvider
         _client = new GatewayLogClient(options.Client ?? new GatewayLogClientOptions { Address = options.Address, BearerToken = options.BearerToken, DefaultTag = options.Tag });
         _queue = Channel.CreateBounded<Event>(new BoundedChannelOptions(Math.Max(1, options.QueueCapacity))
         {
-            FullMode = BoundedChannelFullMode.DropWrite,
+            // Wait, not DropWrite: with Wait a full queue makes TryWrite return false (never blocks), so a dropped
+            // entry is counted; DropWrite would report success and lose it silently.
+            FullMode = BoundedChannelFullMode.Wait,
             SingleReader = true,
         });
         _sending = Task.Run(SendLoopAsync);

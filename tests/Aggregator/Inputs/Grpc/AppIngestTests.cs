@@ -4,6 +4,7 @@ using Gateway.Protos.Client;
 using Gateway.Protos.V1;
 using Google.Protobuf;
 using Grpc.Core;
+using Microsoft.Extensions.Logging;
 
 namespace Gateway.Aggregator.Tests.Inputs.Grpc;
 
@@ -141,5 +142,69 @@ public sealed class AppIngestTests : IAsyncLifetime
         // The refused batch ended that stream; the client opens a new one for the next send.
         var ack = await _client.SendAsync([GatewayValues.CreateEvent(null, DateTimeOffset.UtcNow, [new("ok", true)])]).WaitAsync(Wait);
         Assert.Equal(1u, ack.Accepted);
+    }
+}
+
+/// <summary>The <c>AddGateway</c> logging provider against an aggregator that is not there yet.</summary>
+public sealed class GatewayLoggerProviderTests
+{
+    [Fact]
+    public async Task Entries_logged_while_the_aggregator_is_down_are_resent_until_acknowledged()
+    {
+        var port = Gateway.Aggregator.Tests.EndToEnd.FreePort.Next();
+        var provider = new GatewayLoggerProvider(new GatewayLoggerOptions
+        {
+            Address = new Uri($"http://127.0.0.1:{port}"),
+            Tag = "app.late",
+            FlushInterval = TimeSpan.FromMilliseconds(50),
+            ShutdownTimeout = TimeSpan.FromSeconds(30),
+        });
+        var logger = provider.CreateLogger("Late.Category");
+        for (var i = 0; i < 3; i++)
+        {
+            logger.LogInformation("entry {Number}", i);
+        }
+
+        // Nothing listens yet: the sends fail and are retried with backoff.
+        await Task.Delay(500);
+        Assert.Equal(0, provider.Sent);
+
+        await using var host = await GrpcInputTestHost.StartAsync(new GrpcInputOptions(), port);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (provider.Sent < 3 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        provider.Dispose();
+        Assert.Equal((3, 0), (provider.Sent, provider.Dropped));
+        var stored = host.Sink.Events();
+        Assert.Equal(3, stored.Count);
+        Assert.All(stored, e => Assert.Equal("app.late", e.Tag));
+        Assert.Equal("""{"message":"entry 0","level":"info","category":"Late.Category","Number":0}""", stored[0].Json);
+    }
+
+    [Fact]
+    public void Entries_beyond_the_queue_capacity_are_dropped_and_counted()
+    {
+        // A port nothing listens on and a long flush interval: the queue fills and stays full.
+        var provider = new GatewayLoggerProvider(new GatewayLoggerOptions
+        {
+            Address = new Uri($"http://127.0.0.1:{Gateway.Aggregator.Tests.EndToEnd.FreePort.Next()}"),
+            QueueCapacity = 10,
+            MaxBatchSize = 5,
+            FlushInterval = TimeSpan.FromMinutes(5),
+            ShutdownTimeout = TimeSpan.FromMilliseconds(200),
+        });
+        var logger = provider.CreateLogger("Busy");
+        for (var i = 0; i < 25; i++)
+        {
+            logger.LogWarning("entry {Number}", i);
+        }
+
+        // Held: the queue (10) plus, depending on timing, up to one batch (5) the send loop took out of it.
+        Assert.InRange(provider.Dropped, 10, 15);
+        provider.Dispose();
+        Assert.Equal(0, provider.Sent);
     }
 }

@@ -32,9 +32,9 @@ internal sealed class GrpcInputTestHost : IAsyncDisposable
 
     public Uri Address { get; }
 
-    public static async Task<GrpcInputTestHost> StartAsync(GrpcInputOptions options)
+    public static async Task<GrpcInputTestHost> StartAsync(GrpcInputOptions options, int port = 0)
     {
-        options = options with { Listen = "127.0.0.1", Port = 0 };
+        options = options with { Listen = "127.0.0.1", Port = port };
         var sink = new StoredChunks();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
