@@ -26,28 +26,18 @@ internal static class AggregatorProgram
         }
 
         var configPath = options.ConfigPath!;
-        if (!File.Exists(configPath))
+        var config = ProgramEntry.LoadConfig(options, stderr, out var diagnostics);
+        if (config is null)
         {
-            stderr.WriteLine($"{configPath}: error: config file not found");
             return CommandLine.FailureExitCode;
         }
 
         var dryRun = options.Mode == CommandLineMode.DryRun;
-        var config = ClassicConfigReader.Load(configPath);
-        var diagnostics = new List<ConfigDiagnostic>(ConfigValidator.Validate(config, dryRun));
         var service = ServiceSettings.FromConfig(config, diagnostics);
         var plan = PipelinePlan.Create(config, diagnostics, probeOutputs: dryRun, outputFactory, FilterFactory.IsSupported);
-
-        if (dryRun)
+        if (ProgramEntry.StopAfterValidation(options, config, diagnostics, stdout, stderr) is { } stop)
         {
-            return ProgramEntry.ReportDiagnostics(configPath, config.Sections.Count, diagnostics, stdout, stderr);
-        }
-
-        // A normal start refuses a config with errors too, printing the same file:line lines as --dry-run,
-        // rather than running with a half-understood pipeline.
-        if (HasErrors(diagnostics))
-        {
-            return ProgramEntry.ReportDiagnostics(configPath, config.Sections.Count, diagnostics, TextWriter.Null, stderr);
+            return stop;
         }
 
         var settings = new AggregatorHostSettings
@@ -92,18 +82,5 @@ internal static class AggregatorProgram
             HostLog.Failed(logger, ex);
             return CommandLine.FailureExitCode;
         }
-    }
-
-    private static bool HasErrors(List<ConfigDiagnostic> diagnostics)
-    {
-        foreach (var diagnostic in diagnostics)
-        {
-            if (diagnostic.Severity == DiagnosticSeverity.Error)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 }

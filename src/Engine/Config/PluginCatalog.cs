@@ -76,6 +76,7 @@ public sealed class PluginCatalog
         (PluginKind.Output, "file"),
         (PluginKind.Output, "null"),
         (PluginKind.Output, "forward"),
+        (PluginKind.Output, "gateway_grpc"),
         (PluginKind.Output, "cloudwatch_logs"),
         (PluginKind.Output, "cloudwatch"),
     ];
@@ -198,6 +199,9 @@ public sealed class PluginCatalog
             "Send_options", "Require_ack_response", "Compress", "Username", "Password", "Tag",
             "Retain_metadata_in_forward_mode", "Fluentd_Compat", "Add_Option",
         ], NetworkKeys);
+
+        // The shipper's gRPC link to the aggregator's gateway_grpc input.
+        Add(PluginKind.Output, "gateway_grpc", [], NetworkKeys);
         string[] cloudWatchLogsKeys =
         [
             "region", "log_group_name", "log_group_template", "log_stream_name", "log_stream_prefix",

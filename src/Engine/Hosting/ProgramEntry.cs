@@ -44,6 +44,54 @@ public static class ProgramEntry
     }
 
     /// <summary>
+    /// Loads and validates the config named by <c>-c</c>. Null (after saying why on stderr) when the file does not
+    /// exist; otherwise the document, with the validator's diagnostics in <paramref name="diagnostics"/> for the
+    /// program to add its own to before <see cref="StopAfterValidation"/>.
+    /// </summary>
+    public static ConfigDocument? LoadConfig(CommandLineOptions options, TextWriter stderr, out List<ConfigDiagnostic> diagnostics)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(stderr);
+        var configPath = options.ConfigPath!;
+        if (!File.Exists(configPath))
+        {
+            stderr.WriteLine($"{configPath}: error: config file not found");
+            diagnostics = [];
+            return null;
+        }
+
+        var config = ClassicConfigReader.Load(configPath);
+        diagnostics = [.. ConfigValidator.Validate(config, options.Mode == CommandLineMode.DryRun)];
+        return config;
+    }
+
+    /// <summary>
+    /// Where validation ends the process: <c>--dry-run</c> prints its report and exits; a normal start refuses a
+    /// config with errors too, printing the same file:line lines, rather than running a half-understood pipeline.
+    /// Null when the program should go on and start.
+    /// </summary>
+    public static int? StopAfterValidation(CommandLineOptions options, ConfigDocument config, IReadOnlyList<ConfigDiagnostic> diagnostics, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(diagnostics);
+        if (options.Mode == CommandLineMode.DryRun)
+        {
+            return ReportDiagnostics(options.ConfigPath!, config.Sections.Count, diagnostics, stdout, stderr);
+        }
+
+        foreach (var diagnostic in diagnostics)
+        {
+            if (diagnostic.Severity == DiagnosticSeverity.Error)
+            {
+                return ReportDiagnostics(options.ConfigPath!, config.Sections.Count, diagnostics, TextWriter.Null, stderr);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
     /// Prints every diagnostic as <c>file:line: severity: message</c> (errors to stderr, warnings to stdout so a
     /// clean run's output is only the summary) and returns the dry-run exit code: 1 when any error, else 0.
     /// </summary>

@@ -100,18 +100,12 @@ internal sealed class LogfmtRecordParser : RecordParserBase
                 }
 
                 var value = input.Slice(valueStart, valueLength);
-                var isTime = Time is not null && valueLength > 0 && key.SequenceEqual(TimeKey);
-                if (isTime)
+                if (!TryApplyTimeKey(key, value, ref recordTime, out var keep))
                 {
-                    if (!Time!.TryResolve(value, out var parsed))
-                    {
-                        return false;
-                    }
-
-                    recordTime = parsed;
+                    return false;
                 }
 
-                if (!isTime || Definition.TimeKeep)
+                if (keep)
                 {
                     WriteField(ref body, key, value, valueLength == 0 && !quoted, escaped, scratch);
                     count++;
@@ -129,15 +123,7 @@ internal sealed class LogfmtRecordParser : RecordParserBase
             }
         }
 
-        if (count == 0)
-        {
-            return false;
-        }
-
-        body.Flush();
-        WriteRecord(recordMsgpack, count, scratch);
-        time = recordTime;
-        return true;
+        return TryCompleteRecord(ref body, recordMsgpack, count, scratch, recordTime, out time);
     }
 
     private void WriteField(ref MessagePackWriter body, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool bare, bool escaped, ParserScratch scratch)

@@ -50,18 +50,12 @@ internal sealed class LtsvRecordParser : RecordParserBase
             var field = input[fieldStart..c];
             if (label.Length > 0)
             {
-                var isTime = Time is not null && field.Length > 0 && label.SequenceEqual(TimeKey);
-                if (isTime)
+                if (!TryApplyTimeKey(label, field, ref recordTime, out var keep))
                 {
-                    if (!Time!.TryResolve(field, out var parsed))
-                    {
-                        return false;
-                    }
-
-                    recordTime = parsed;
+                    return false;
                 }
 
-                if (!isTime || Definition.TimeKeep)
+                if (keep)
                 {
                     Fields.WriteStringField(ref body, label, field, scratch);
                     count++;
@@ -84,15 +78,7 @@ internal sealed class LtsvRecordParser : RecordParserBase
             }
         }
 
-        if (count == 0)
-        {
-            return false;
-        }
-
-        body.Flush();
-        WriteRecord(recordMsgpack, count, scratch);
-        time = recordTime;
-        return true;
+        return TryCompleteRecord(ref body, recordMsgpack, count, scratch, recordTime, out time);
     }
 
     private static bool IsLabelByte(byte b) =>

@@ -34,6 +34,44 @@ internal abstract class RecordParserBase : IRecordParser
 
     public abstract bool TryParse(ReadOnlySpan<byte> input, IBufferWriter<byte> recordMsgpack, out EventTime? time);
 
+    /// <summary>
+    /// Time_Key for one field of a key/value format: false when the field is the time key and its value does not
+    /// parse (the whole line fails, as in Fluent Bit); <paramref name="keep"/> says whether the field stays in the
+    /// record (always, unless it is the time key and Time_Keep is off).
+    /// </summary>
+    protected bool TryApplyTimeKey(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ref EventTime? recordTime, out bool keep)
+    {
+        keep = true;
+        if (Time is null || value.IsEmpty || !key.SequenceEqual(TimeKey))
+        {
+            return true;
+        }
+
+        if (!Time.TryResolve(value, out var parsed))
+        {
+            return false;
+        }
+
+        recordTime = parsed;
+        keep = Definition.TimeKeep;
+        return true;
+    }
+
+    /// <summary>Ends a key/value format's line: a line without fields is not a record; otherwise the record is written.</summary>
+    protected static bool TryCompleteRecord(ref MessagePackWriter body, IBufferWriter<byte> output, int count, ParserScratch scratch, EventTime? recordTime, out EventTime? time)
+    {
+        time = null;
+        if (count == 0)
+        {
+            return false;
+        }
+
+        body.Flush();
+        WriteRecord(output, count, scratch);
+        time = recordTime;
+        return true;
+    }
+
     /// <summary>Writes the map header, the body and any keys appended by Decode_Field to the caller's buffer.</summary>
     protected static void WriteRecord(IBufferWriter<byte> output, int count, ParserScratch scratch)
     {

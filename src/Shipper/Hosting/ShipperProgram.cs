@@ -55,25 +55,16 @@ internal static class ShipperProgram
         }
 
         var configPath = options.ConfigPath!;
-        if (!File.Exists(configPath))
+        var config = ProgramEntry.LoadConfig(options, stderr, out var diagnostics);
+        if (config is null)
         {
-            stderr.WriteLine($"{configPath}: error: config file not found");
             return CommandLine.FailureExitCode;
         }
 
-        var dryRun = options.Mode == CommandLineMode.DryRun;
-        var config = ClassicConfigReader.Load(configPath);
-        var diagnostics = new List<ConfigDiagnostic>(ConfigValidator.Validate(config, dryRun));
         var logLevel = ReadLogLevel(config, diagnostics);
-
-        if (dryRun)
+        if (ProgramEntry.StopAfterValidation(options, config, diagnostics, stdout, stderr) is { } stop)
         {
-            return ProgramEntry.ReportDiagnostics(configPath, config.Sections.Count, diagnostics, stdout, stderr);
-        }
-
-        if (HasErrors(diagnostics))
-        {
-            return ProgramEntry.ReportDiagnostics(configPath, config.Sections.Count, diagnostics, TextWriter.Null, stderr);
+            return stop;
         }
 
         using var loggerFactory = CreateLoggerFactory(options.Quiet && logLevel < LogLevel.Warning ? LogLevel.Warning : logLevel);
@@ -156,19 +147,6 @@ internal static class ShipperProgram
         foreach (var diagnostic in diagnostics)
         {
             if (diagnostic.Location == location && diagnostic.Severity == DiagnosticSeverity.Error)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    private static bool HasErrors(List<ConfigDiagnostic> diagnostics)
-    {
-        foreach (var diagnostic in diagnostics)
-        {
-            if (diagnostic.Severity == DiagnosticSeverity.Error)
             {
                 return true;
             }

@@ -143,7 +143,10 @@ internal sealed class KubernetesRecordMerger
         }
 
         var merged = status is MergeStatus.Parsed or MergeStatus.Map;
-        var dropLog = merged && !_options.KeepLog;
+
+        // pack_map_content keeps the log key with Keep_Log Off only when merging failed (MERGE_NONE); a log that is
+        // neither a string nor a map is never tried (merge status -1), so Fluent Bit drops it as it drops a merged one.
+        var dropLog = logIndex >= 0 && !_options.KeepLog && status != MergeStatus.None;
         var total = count - (dropLog ? 1 : 0) + (meta.KubernetesMapMsgpack is null ? 0 : 1) + (namespaceMap is null ? 0 : 1);
         if (merged)
         {

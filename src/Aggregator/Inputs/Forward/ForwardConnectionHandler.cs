@@ -121,9 +121,21 @@ public sealed class ForwardConnectionHandler : ConnectionHandler
             await _output.FlushAsync().ConfigureAwait(false);
 
             ForwardPing? ping;
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stopping);
+            deadline.CancelAfter(Options.HandshakeTimeout);
             while (true)
             {
-                var result = await _input.ReadAsync().ConfigureAwait(false);
+                ReadResult result;
+                try
+                {
+                    result = await _input.ReadAsync(deadline.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+                {
+                    Reject("handshake_timeout", $"no PING within {Options.HandshakeTimeout.TotalSeconds:0.###} s of the HELO");
+                    return false;
+                }
+
                 var buffer = result.Buffer;
                 var status = ForwardHandshake.TryReadPing(buffer, out ping, out var consumed, out var error);
                 if (status == ForwardReadStatus.Ok)

@@ -57,6 +57,14 @@ public sealed record ForwardInputOptions
     /// <summary>The handshake runs when a shared key (possibly empty, via Empty_Shared_Key) is configured.</summary>
     public bool SecurityEnabled => SharedKey is not null;
 
+    /// <summary>
+    /// How long a peer has to complete the shared-key handshake (<c>net.io_timeout</c>, default 30 s): a peer that
+    /// connects and never sends its PING would otherwise hold a connection slot forever.
+    /// </summary>
+    public TimeSpan HandshakeTimeout { get; init; } = DefaultHandshakeTimeout;
+
+    public static readonly TimeSpan DefaultHandshakeTimeout = TimeSpan.FromSeconds(30);
+
     public ForwardDecoderLimits DecoderLimits => new() { MaxMessageBytes = BufferMaxSize, MaxDecompressedBytes = MaxDecompressedSize };
 
     /// <summary>
@@ -161,6 +169,9 @@ public sealed record ForwardInputOptions
         {
             errors.Add(Error(chunkEntry, $"Buffer_Chunk_Size ({result.BufferChunkSize}) is larger than Buffer_Max_Size ({result.BufferMaxSize})"));
         }
+
+        var handshakeTimeout = ConfigValues.GetDuration(section, "net.io_timeout", DefaultHandshakeTimeout, errors);
+        result = result with { HandshakeTimeout = handshakeTimeout > TimeSpan.Zero ? handshakeTimeout : DefaultHandshakeTimeout };
 
         var emptySharedKey = ConfigValues.GetBool(section, "Empty_Shared_Key", false, errors);
         if (section.Find("Shared_Key") is { } sharedKey)

@@ -111,6 +111,39 @@ public sealed class KubernetesLogProcessingTests
     }
 
     [Fact]
+    public async Task A_log_that_is_neither_a_string_nor_a_map_is_dropped_with_Keep_Log_Off_as_pack_map_content_does()
+    {
+        // {"log":5,"stream":"stdout"} and {"log":null,...}: merge_log_handler is never called (merge status -1), and
+        // with Keep_Log Off only MERGE_NONE keeps the key. With Keep_Log On the original value stays.
+        var events = new System.Buffers.ArrayBufferWriter<byte>();
+        var writer = new MessagePack.MessagePackWriter(events);
+        foreach (var value in new byte[][] { [0x05], [0xc0] })
+        {
+            writer.WriteArrayHeader(2);
+            Gateway.Engine.Records.EventWriter.WriteTime(ref writer, new Gateway.Engine.Records.EventTime(1_700_000_000, 0));
+            writer.WriteMapHeader(2);
+            writer.Write("log");
+            writer.WriteRaw(value);
+            writer.Write("stream");
+            writer.Write("stdout");
+        }
+
+        writer.Flush();
+        var bytes = events.WrittenSpan.ToArray();
+
+        await using (var off = await StartAsync("Merge_Log On\nKeep_Log Off"))
+        {
+            var lines = off.Run(Tag, bytes, 2)!;
+            Assert.All(lines, l => Assert.StartsWith("1700000000.000000000 {\"stream\":\"stdout\",\"kubernetes\":", l, StringComparison.Ordinal));
+        }
+
+        await using var on = await StartAsync("Merge_Log On");
+        var kept = on.Run(Tag, bytes, 2)!;
+        Assert.StartsWith("1700000000.000000000 {\"log\":5,\"stream\":\"stdout\",\"kubernetes\":", kept[0], StringComparison.Ordinal);
+        Assert.StartsWith("1700000000.000000000 {\"log\":null,\"stream\":\"stdout\",\"kubernetes\":", kept[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Merge_Parser_parses_the_log_when_no_annotation_suggests_one()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-25T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));

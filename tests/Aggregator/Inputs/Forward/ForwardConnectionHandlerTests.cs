@@ -233,6 +233,25 @@ public sealed class ForwardConnectionHandlerTests
         Assert.Equal(1, server.Metrics.Get("gateway.forward.connection_errors:handshake"));
     }
 
+    [Fact]
+    public async Task Peer_that_never_sends_its_ping_is_closed_after_the_handshake_timeout()
+    {
+        var options = new ForwardInputOptions { SharedKey = "s3cret", HandshakeTimeout = TimeSpan.FromMilliseconds(300) };
+        await using var server = await ForwardTestServer.StartAsync(options);
+        await using var silent = await ForwardTestClient.ConnectTcpAsync(server.Port);
+        await silent.ReadAsync<ForwardHelo>(ForwardHandshake.TryReadHelo);
+
+        // The server hangs up on its own; a well-behaved client on another connection is unaffected.
+        Assert.True(await silent.WaitForCloseAsync());
+        Assert.Equal(1, server.Metrics.Get("gateway.forward.connection_errors:handshake_timeout"));
+        Assert.Contains("no PING within 0.3 s", Assert.Single(server.Rejections).Message, StringComparison.Ordinal);
+
+        await using var client = await ForwardTestClient.ConnectTcpAsync(server.Port);
+        var helo = await client.ReadAsync<ForwardHelo>(ForwardHandshake.TryReadHelo);
+        await client.SendAsync(Write(w => ForwardHandshake.WritePing(w, ForwardHandshake.CreatePing(helo, "node-1", "s3cret"))));
+        Assert.True((await client.ReadAsync<ForwardPong>(ForwardHandshake.TryReadPong)).AuthResult);
+    }
+
     [Theory]
     [InlineData("alice", "wonderland", true)]
     [InlineData("alice", "wrong", false)]

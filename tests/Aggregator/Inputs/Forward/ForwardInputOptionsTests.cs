@@ -31,6 +31,14 @@ public sealed class ForwardInputOptionsTests
         Assert.Null(options.Tls);
         Assert.Null(options.UnixPath);
         Assert.Empty(options.Users);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.HandshakeTimeout);
+    }
+
+    [Fact]
+    public void Handshake_timeout_is_net_io_timeout()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(5), ForwardInputOptions.FromSection(Section(("net.io_timeout", "5s"))).HandshakeTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(30), ForwardInputOptions.FromSection(Section(("net.io_timeout", "0"))).HandshakeTimeout);
     }
 
     [Fact]
