@@ -57,6 +57,7 @@ internal sealed class GrpcAuthenticationInterceptor : Interceptor
 
         if (binding.Authenticator.Check(context) is { } reason)
         {
+            binding.Metrics.Unauthenticated();
             GrpcAppLog.Unauthenticated(_logger, binding.Options.Name, context.Method, context.Peer, reason);
             throw new RpcException(new Status(StatusCode.Unauthenticated, $"input {binding.Options.Name}: {reason}"));
         }
