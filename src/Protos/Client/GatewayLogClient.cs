@@ -216,7 +216,9 @@ public sealed class GatewayLogClient : IAsyncDisposable, IDisposable
             catch (Exception ex) when (ex is RpcException or InvalidOperationException or IOException or OperationCanceledException)
             {
                 // A cancelled or failed write leaves the stream in an unknown state: nothing after it can be matched.
-                Fail(ex);
+                // When the server already ended the call (e.g. Unauthenticated), the write only says "call is
+                // complete"; the call's status is the reason the caller needs.
+                Fail(CallStatusOr(ex));
                 _call.Dispose();
             }
 
@@ -274,12 +276,28 @@ public sealed class GatewayLogClient : IAsyncDisposable, IDisposable
             }
         }
 
+        private Exception CallStatusOr(Exception failure)
+        {
+            try
+            {
+                var status = _call.GetStatus();
+                return status.StatusCode == StatusCode.OK ? failure : new RpcException(status, _call.GetTrailers());
+            }
+            catch (InvalidOperationException)
+            {
+                // The call has no status yet: the write failure is all there is.
+                return failure;
+            }
+        }
+
         private void Fail(Exception failure)
         {
             List<TaskCompletionSource<BatchAck>> waiters;
             lock (_pending)
             {
+                // The first failure is the cause; later ones (a disposed call, a cancelled read) are its echoes.
                 _failure ??= failure;
+                failure = _failure;
                 waiters = [.. _pending.Select(p => p.Ack)];
                 _pending.Clear();
             }
