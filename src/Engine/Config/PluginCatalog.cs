@@ -144,7 +144,7 @@ public sealed class PluginCatalog
             "Security.Users", "Empty_Shared_Key", "tls", "tls.*", "net.*",
         ]);
         Add(PluginKind.Input, "gateway_grpc", ["Listen", "Port", "Tag_Prefix", "auth_token_file", "tls", "tls.*"]);
-        Add(PluginKind.Input, "opentelemetry", ["Listen", "Port", "auth_token_file", "tls", "tls.*", "net.*"]);
+        Add(PluginKind.Input, "opentelemetry", ["Listen", "Port", "auth_token_file", "tls", "tls.*"]);
         Add(PluginKind.Input, "tail",
         [
             "Path", "Path_Key", "Exclude_Path", "Offset_Key", "Read_from_Head", "Refresh_Interval", "Rotate_Wait",
