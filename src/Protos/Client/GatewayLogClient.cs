@@ -64,7 +64,14 @@ public sealed class GatewayLogClient : IAsyncDisposable, IDisposable
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var stream = _stream is { IsBroken: false } open ? open : _stream = new AckedStream(_client.Stream(_headers));
+            if (_stream is { IsBroken: true } broken)
+            {
+                // Its failure reached every send it carried; release the HTTP/2 stream before opening the next.
+                broken.Abandon();
+                _stream = null;
+            }
+
+            var stream = _stream ??= new AckedStream(_client.Stream(_headers));
             acked = await stream.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -224,6 +231,8 @@ public sealed class GatewayLogClient : IAsyncDisposable, IDisposable
 
             return ack.Task;
         }
+
+        public void Abandon() => _call.Dispose();
 
         public async Task CompleteAsync()
         {
