@@ -10,10 +10,11 @@ using Microsoft.Extensions.Logging;
 namespace Gateway.Aggregator.Inputs.Grpc;
 
 /// <summary>
-/// The aggregator side of <c>gateway.v1.Ingest</c>. Each batch becomes one <see cref="EventChunk"/> per tag,
-/// validated with <see cref="EventReader.CountAndValidate"/>, appended to the endpoint's sink, and only after the
-/// sink has stored it (per the input's durability) is the <see cref="BatchAck"/> sent — the ack is what lets the
-/// shipper commit its offsets. A bad batch fails the call with InvalidArgument / ResourceExhausted naming the
+/// The aggregator side of <c>gateway.v1.Ingest</c>, for the shipper (msgpack chunks) and apps (events with a
+/// structured body, encoded by <see cref="EventBodyWriter"/>). Each batch becomes one <see cref="EventChunk"/> per
+/// tag run, validated with <see cref="EventReader.CountAndValidate"/>, appended to the endpoint's sink, and only
+/// after the sink has stored it (per the input's durability) is the <see cref="BatchAck"/> sent — the ack is what
+/// lets the shipper commit its offsets and an app's client report the batch as durable. A bad batch fails the call with InvalidArgument / ResourceExhausted naming the
 /// batch and the problem; nothing of it is stored, so the client must not resend it unchanged.
 /// </summary>
 internal sealed class IngestService : Ingest.IngestBase
