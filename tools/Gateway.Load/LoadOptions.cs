@@ -29,11 +29,18 @@ internal sealed class LoadOptions
     /// </summary>
     public int KubernetesPods { get; private init; }
 
+    /// <summary>
+    /// <c>forward</c> (PackedForward with acks), <c>grpc</c> (gateway.v1.Ingest stream, structured-body events as an
+    /// app's GatewayLogClient sends them) or <c>grpc-chunk</c> (the stream with events_msgpack, the shipper's form).
+    /// </summary>
+    public string Protocol { get; private init; } = "forward";
+
     public const string Usage =
         "Usage: Gateway.Load [--host 127.0.0.1] [--port 24224] [--records 1000000] [--connections 4]\n" +
         "                    [--batch 1000] [--record-bytes 200] [--tag load.test] [--ack-timeout 60]\n" +
-        "                    [--kubernetes-pods N]\n" +
-        "Sends records as PackedForward messages with acks over concurrent connections; prints records/s.\n" +
+        "                    [--kubernetes-pods N] [--protocol forward|grpc|grpc-chunk]\n" +
+        "Sends records as PackedForward messages with acks (or gateway.v1.Ingest batches on acknowledged gRPC\n" +
+        "streams) over concurrent connections; prints records/s.\n" +
         "--kubernetes-pods N: container-log records ({log: app JSON line, stream, time}) tagged\n" +
         "kube.var.log.containers.<pod>_<namespace>_app-<id>.log over the N pods Gateway.FakeServices serves.";
 
@@ -41,7 +48,7 @@ internal sealed class LoadOptions
     {
         options = new LoadOptions();
         error = null;
-        string host = options.Host, tag = options.Tag;
+        string host = options.Host, tag = options.Tag, protocol = options.Protocol;
         long port = options.Port, records = options.Records, connections = options.Connections, batch = options.Batch,
             recordBytes = options.RecordBytes, ackTimeout = (long)options.AckTimeout.TotalSeconds, kubernetesPods = 0;
         for (var i = 0; i < args.Length; i++)
@@ -58,6 +65,7 @@ internal sealed class LoadOptions
             {
                 "--host" => Set(ref host, value),
                 "--tag" => Set(ref tag, value),
+                "--protocol" => value is "forward" or "grpc" or "grpc-chunk" && Set(ref protocol, value),
                 "--port" => Number(value, 1, 65535, ref port),
                 "--records" => Number(value, 1, long.MaxValue, ref records),
                 "--connections" => Number(value, 1, 1024, ref connections),
@@ -85,6 +93,7 @@ internal sealed class LoadOptions
             Tag = tag,
             AckTimeout = TimeSpan.FromSeconds(ackTimeout),
             KubernetesPods = (int)kubernetesPods,
+            Protocol = protocol,
         };
         return true;
     }

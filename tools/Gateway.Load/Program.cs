@@ -36,7 +36,7 @@ for (var c = 0; c < workers.Length; c++)
 {
     workers[c] = Task.Run(async () =>
     {
-        await using var connection = await AckedForwardConnection.ConnectAsync(options.Host, options.Port, cancel.Token).ConfigureAwait(false);
+        await using var connection = await LoadConnection.ConnectAsync(options, batch, cancel.Token).ConfigureAwait(false);
         while (true)
         {
             // Claim a batch's worth of the remaining records; the last claim may be short.
@@ -47,9 +47,8 @@ for (var c = 0; c < workers.Length; c++)
                 return;
             }
 
-            var events = count == options.Batch ? batch.Events : batch.Prefix(count);
             var tag = tags[(int)(Interlocked.Increment(ref messages) % tags.Length)];
-            await connection.SendAsync(tag, events, count, options.AckTimeout, cancel.Token).ConfigureAwait(false);
+            await connection.SendAsync(tag, count, cancel.Token).ConfigureAwait(false);
             Interlocked.Add(ref sent, count);
         }
     });
@@ -59,7 +58,7 @@ try
 {
     await Task.WhenAll(workers).ConfigureAwait(false);
 }
-catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or OperationCanceledException)
+catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or OperationCanceledException or Grpc.Core.RpcException)
 {
     failures++;
     Console.Error.WriteLine($"Gateway.Load: {ex.Message}");
@@ -69,7 +68,7 @@ clock.Stop();
 var seconds = clock.Elapsed.TotalSeconds;
 var acked = Interlocked.Read(ref sent);
 var inv = CultureInfo.InvariantCulture;
-Console.WriteLine(string.Create(inv, $"records={acked} seconds={seconds:F2} records_per_sec={acked / seconds:F0} mb_per_sec={acked * (double)batch.BytesPerEvent / seconds / (1024 * 1024):F1} connections={options.Connections} batch={options.Batch} bytes_per_record={batch.BytesPerEvent} tags={tags.Length}"));
+Console.WriteLine(string.Create(inv, $"records={acked} seconds={seconds:F2} records_per_sec={acked / seconds:F0} mb_per_sec={acked * (double)batch.BytesPerEvent / seconds / (1024 * 1024):F1} protocol={options.Protocol} connections={options.Connections} batch={options.Batch} bytes_per_record={batch.BytesPerEvent} tags={tags.Length}"));
 return failures == 0 && acked == options.Records ? 0 : 1;
 
 static PreparedBatch BuildBatch(int count, int recordBytes)
@@ -92,7 +91,7 @@ static PreparedBatch BuildBatch(int count, int recordBytes)
     }
 
     offsets[count] = output.WrittenCount;
-    return new PreparedBatch(output.WrittenMemory, offsets);
+    return new PreparedBatch(output.WrittenMemory, offsets, padding);
 }
 
 static string[] BuildPodTags(int pods)
@@ -143,12 +142,17 @@ static PreparedBatch BuildContainerLogBatch(int count, int recordBytes)
     }
 
     offsets[count] = output.WrittenCount;
-    return new PreparedBatch(output.WrittenMemory, offsets);
+    return new PreparedBatch(output.WrittenMemory, offsets, string.Empty);
 }
 
-internal sealed class PreparedBatch(ReadOnlyMemory<byte> events, int[] offsets)
+internal sealed class PreparedBatch(ReadOnlyMemory<byte> events, int[] offsets, string padding)
 {
     public ReadOnlyMemory<byte> Events { get; } = events;
+
+    /// <summary>The filler of each record's "log" line (the gRPC structured form rebuilds the same records).</summary>
+    public string Padding { get; } = padding;
+
+    public int Count => offsets.Length - 1;
 
     public int BytesPerEvent => Events.Length / (offsets.Length - 1);
 

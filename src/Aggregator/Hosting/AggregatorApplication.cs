@@ -99,7 +99,7 @@ internal static class AggregatorApplication
         MapHttpEndpoints(app);
         if (settings.GrpcInputs.Count > 0)
         {
-            app.MapGrpcService<IngestService>();
+            MapGrpcServices(app);
         }
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Gateway.Aggregator");
@@ -205,7 +205,11 @@ internal static class AggregatorApplication
         }
     }
 
-    /// <summary>gRPC with a receive limit that lets the input's own Buffer_Max_Size check answer first.</summary>
+    /// <summary>
+    /// gRPC for the gateway_grpc/opentelemetry inputs: a receive limit that lets each input's own Buffer_Max_Size
+    /// check answer first, the authentication interceptor, grpc.health.v1 (healthy = the aggregator is ready, as
+    /// <c>/readyz</c>) and server reflection.
+    /// </summary>
     public static void AddGrpcServices(IServiceCollection services, IReadOnlyList<GrpcInputPlan> inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -216,7 +220,23 @@ internal static class AggregatorApplication
         }
 
         // Framing (batch id, tag, node name) on top of the events; a bigger message is ResourceExhausted anyway.
-        services.AddGrpc(options => options.MaxReceiveMessageSize = largest + (1024 * 1024));
+        services.AddGrpc(options =>
+        {
+            options.MaxReceiveMessageSize = largest + (1024 * 1024);
+            options.Interceptors.Add<GrpcAuthenticationInterceptor>();
+        });
+        services.AddGrpcHealthChecks().AddCheck<ReadinessHealthCheck>("aggregator");
+        services.AddGrpcReflection();
+    }
+
+    /// <summary>Maps the gRPC services once; each input's endpoint decides which of them answers there.</summary>
+    public static void MapGrpcServices(IEndpointRouteBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapGrpcService<IngestService>();
+        app.MapGrpcService<OtlpLogsService>();
+        app.MapGrpcHealthChecksService();
+        app.MapGrpcReflectionService();
     }
 
     private static void AddGrpcInputs(KestrelServerOptions kestrel, IReadOnlyList<GrpcInputPlan> inputs)
@@ -233,10 +253,22 @@ internal static class AggregatorApplication
         foreach (var input in inputs)
         {
             // Like forward: each input's own sink, so its storage.type and Mem_Buf_Limit apply.
-            var binding = new GrpcIngestBinding(input.Options, engine.CreateInputSink(input.Section), new GrpcInputMetrics(meters, input.Options.Name));
-            kestrel.ListenGatewayGrpc(binding);
-            GrpcInputLog.Listening(logger, input.Options.Name, input.Options.Listen, input.Options.Port);
+            kestrel.ListenGatewayGrpc(CreateGrpcBinding(input.Options, engine.CreateInputSink(input.Section), meters, logger));
         }
+    }
+
+    /// <summary>An input's binding: its sink, metrics and, when it asks for tokens or certificates, its authenticator.</summary>
+    public static GrpcIngestBinding CreateGrpcBinding(GrpcInputOptions options, IChunkSink sink, IMeterFactory meters, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var binding = new GrpcIngestBinding(options, sink, new GrpcInputMetrics(meters, options.Name))
+        {
+            Authenticator = options.RequiresAuthentication ? new GrpcCallAuthenticator(options, logger) : null,
+        };
+        var plugin = options.Protocol == GrpcInputProtocol.OtlpLogs ? GrpcInputOptions.OtlpPluginName : GrpcInputOptions.PluginName;
+        var transport = options.Tls is null ? "HTTP/2 cleartext" : options.Tls.VerifyClient ? "TLS, client certificate required" : "TLS";
+        GrpcAppLog.Listening(logger, plugin, options.Name, options.Listen, options.Port, transport, options.AuthTokenFile is null ? string.Empty : ", bearer token required");
+        return binding;
     }
 
     private static void LogStarted(WebApplication app, AggregatorHostSettings settings, ILogger logger)

@@ -11,7 +11,7 @@ namespace Gateway.Aggregator.Hosting;
 /// <summary>One <c>[INPUT] Name forward</c> with its parsed options.</summary>
 internal sealed record ForwardInputPlan(ConfigSection Section, ForwardInputOptions Options);
 
-/// <summary>One <c>[INPUT] Name gateway_grpc</c> with its parsed options.</summary>
+/// <summary>One <c>[INPUT] Name gateway_grpc</c> or <c>opentelemetry</c> with its parsed options.</summary>
 internal sealed record GrpcInputPlan(ConfigSection Section, GrpcInputOptions Options);
 
 /// <summary>
@@ -77,7 +77,7 @@ internal sealed class PipelinePlan
                 continue;
             }
 
-            if (string.Equals(name.Trim(), GrpcInputOptions.PluginName, StringComparison.OrdinalIgnoreCase))
+            if (GrpcInputOptions.IsGrpcInput(name.Trim()))
             {
                 if (GrpcInputOptions.TryFromSection(input, out var grpcOptions, out var grpcDiagnostics))
                 {
@@ -96,7 +96,7 @@ internal sealed class PipelinePlan
             {
                 var at = input.Find("Name")!.Location;
                 diagnostics.Add(new ConfigDiagnostic(at, DiagnosticSeverity.Error,
-                    $"input plugin '{name}' does not run in the aggregator (it accepts 'forward' and 'gateway_grpc'); node inputs such as tail belong in the shipper's config"));
+                    $"input plugin '{name}' does not run in the aggregator (it accepts 'forward', 'gateway_grpc' and 'opentelemetry'); node inputs such as tail belong in the shipper's config"));
                 continue;
             }
 

@@ -62,6 +62,7 @@ public sealed class PluginCatalog
     [
         (PluginKind.Input, "forward"),
         (PluginKind.Input, "gateway_grpc"),
+        (PluginKind.Input, "opentelemetry"),
         (PluginKind.Input, "tail"),
         (PluginKind.Input, "systemd"),
         (PluginKind.Filter, "aws"),
@@ -147,7 +148,8 @@ public sealed class PluginCatalog
             "Listen", "Port", "Unix_Path", "Unix_Perm", "Tag_Prefix", "Shared_Key", "Self_Hostname",
             "Security.Users", "Empty_Shared_Key", "tls", "tls.*", "net.*",
         ]);
-        Add(PluginKind.Input, "gateway_grpc", ["Listen", "Port", "Tag_Prefix"]);
+        Add(PluginKind.Input, "gateway_grpc", ["Listen", "Port", "Tag_Prefix", "auth_token_file", "tls", "tls.*"]);
+        Add(PluginKind.Input, "opentelemetry", ["Listen", "Port", "auth_token_file", "tls", "tls.*"]);
         Add(PluginKind.Input, "tail",
         [
             "Path", "Path_Key", "Exclude_Path", "Offset_Key", "Read_from_Head", "Refresh_Interval", "Rotate_Wait",

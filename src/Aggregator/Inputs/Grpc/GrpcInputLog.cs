@@ -5,8 +5,7 @@ namespace Gateway.Aggregator.Inputs.Grpc;
 /// <summary>Log events of the gateway_grpc input (ids 1180-1189, inside the input range).</summary>
 internal static partial class GrpcInputLog
 {
-    [LoggerMessage(EventId = 1180, Level = LogLevel.Information, Message = "gateway_grpc input {Input} listening on {Listen}:{Port} (HTTP/2 cleartext)")]
-    public static partial void Listening(ILogger logger, string input, string listen, int port);
+    // 1180 was "listening"; GrpcAppLog.Listening (1804) replaced it when TLS and the opentelemetry input came.
 
     [LoggerMessage(EventId = 1181, Level = LogLevel.Warning, Message = "gateway_grpc input {Input}: batch {BatchId} from node '{Node}' refused: {Reason}")]
     public static partial void BatchRefused(ILogger logger, string input, string batchId, string node, string reason);

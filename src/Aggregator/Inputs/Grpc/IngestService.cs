@@ -1,22 +1,20 @@
 using System.Buffers;
+using Gateway.Engine.Buffers;
 using Gateway.Engine.Pipeline;
 using Gateway.Engine.Records;
 using Gateway.Protos.V1;
 using Grpc.Core;
 using MessagePack;
-using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Aggregator.Inputs.Grpc;
 
-/// <summary>What one gateway_grpc endpoint feeds: its options, its input sink and its counters.</summary>
-internal sealed record GrpcIngestBinding(GrpcInputOptions Options, IChunkSink Sink, GrpcInputMetrics Metrics);
-
 /// <summary>
-/// The aggregator side of <c>gateway.v1.Ingest</c>. Each batch becomes one <see cref="EventChunk"/> per tag,
-/// validated with <see cref="EventReader.CountAndValidate"/>, appended to the endpoint's sink, and only after the
-/// sink has stored it (per the input's durability) is the <see cref="BatchAck"/> sent — the ack is what lets the
-/// shipper commit its offsets. A bad batch fails the call with InvalidArgument / ResourceExhausted naming the
+/// The aggregator side of <c>gateway.v1.Ingest</c>, for the shipper (msgpack chunks) and apps (events with a
+/// structured body, encoded by <see cref="EventBodyWriter"/>). Each batch becomes one <see cref="EventChunk"/> per
+/// tag run, validated with <see cref="EventReader.CountAndValidate"/>, appended to the endpoint's sink, and only
+/// after the sink has stored it (per the input's durability) is the <see cref="BatchAck"/> sent — the ack is what
+/// lets the shipper commit its offsets and an app's client report the batch as durable. A bad batch fails the call with InvalidArgument / ResourceExhausted naming the
 /// batch and the problem; nothing of it is stored, so the client must not resend it unchanged.
 /// </summary>
 internal sealed class IngestService : Ingest.IngestBase
@@ -59,18 +57,7 @@ internal sealed class IngestService : Ingest.IngestBase
         return new BatchAck { BatchId = request.BatchId, Accepted = (uint)accepted };
     }
 
-    private static GrpcIngestBinding Resolve(ServerCallContext context)
-    {
-        // The endpoint's connection middleware put its binding into the connection items (see
-        // GrpcInputKestrelExtensions); a call on any other endpoint (e.g. the [SERVICE] HTTP port) has none.
-        var items = context.GetHttpContext().Features.Get<IConnectionItemsFeature>()?.Items;
-        if (items is not null && items.TryGetValue(typeof(GrpcIngestBinding), out var value) && value is GrpcIngestBinding binding)
-        {
-            return binding;
-        }
-
-        throw new RpcException(new Status(StatusCode.Unimplemented, "gateway.v1.Ingest is served only on a gateway_grpc input's endpoint"));
-    }
+    private static GrpcIngestBinding Resolve(ServerCallContext context) => GrpcIngestBinding.Resolve(context, GrpcInputProtocol.GatewayIngest);
 
     private async Task<int> StoreAsync(GrpcIngestBinding binding, EventBatch batch, CancellationToken cancellationToken)
     {
@@ -105,63 +92,123 @@ internal sealed class IngestService : Ingest.IngestBase
     }
 
     /// <summary>
-    /// The per-event form (simple clients): consecutive events with the same tag become one chunk, re-encoded as
-    /// <c>[time, record]</c> / <c>[[time, metadata], record]</c>. Every event is checked before anything is stored.
+    /// The per-event form (apps, simple clients): each event is <c>record_msgpack</c> (+ metadata) or a structured
+    /// <c>body</c>, written as <c>[time, record]</c> / <c>[[time, metadata], record]</c> into one pooled buffer;
+    /// consecutive events with the same tag become one chunk. Everything is encoded and checked before anything is
+    /// stored, so a refused batch stores nothing.
     /// </summary>
     private async Task<int> StoreEventsAsync(GrpcIngestBinding binding, EventBatch batch, string? node, CancellationToken cancellationToken)
     {
-        var total = 0;
-        long size = 0;
+        if (batch.Events.Count == 0)
+        {
+            return 0;
+        }
+
+        using var buffer = new PooledBufferWriter(4096);
+        var segments = new List<(string Tag, int Start, int Length, int Count)>();
+        var now = EventTime.Now(TimeProvider.System);
+        var writer = new MessagePackWriter(buffer);
+        string? segmentTag = null;
+        var segmentStart = 0;
+        var segmentCount = 0;
         for (var i = 0; i < batch.Events.Count; i++)
         {
             var e = batch.Events[i];
-            if (e.Tag.Length == 0)
+            var tag = e.Tag.Length > 0 ? e.Tag : batch.Tag;
+            if (tag.Length == 0)
             {
-                throw Refuse(binding, batch, StatusCode.InvalidArgument, $"event {i} has an empty tag");
+                throw Refuse(binding, batch, StatusCode.InvalidArgument, $"event {i} has no tag (set the event's tag or the batch's tag)");
             }
 
-            size += e.RecordMsgpack.Length + e.MetadataMsgpack.Length + 16;
-        }
-
-        CheckSize(binding, batch, size);
-        var start = 0;
-        var chunks = new List<EventChunk>();
-        while (start < batch.Events.Count)
-        {
-            var tag = batch.Events[start].Tag;
-            var end = start;
-            var buffer = new ArrayBufferWriter<byte>();
-            var writer = new MessagePackWriter(buffer);
-            while (end < batch.Events.Count && string.Equals(batch.Events[end].Tag, tag, StringComparison.Ordinal))
+            if (!string.Equals(tag, segmentTag, StringComparison.Ordinal))
             {
-                var e = batch.Events[end];
-                var time = EventTime.FromUnixNanoseconds((long)e.TimeUnixNano);
-                if (e.MetadataMsgpack.IsEmpty)
+                writer.Flush();
+                if (segmentTag is not null)
                 {
-                    EventWriter.WriteEvent(ref writer, time, e.RecordMsgpack.Span);
-                }
-                else
-                {
-                    EventWriter.WriteEventV2(ref writer, time, e.MetadataMsgpack.Span, e.RecordMsgpack.Span);
+                    segments.Add((segmentTag, segmentStart, buffer.WrittenCount - segmentStart, segmentCount));
                 }
 
-                end++;
+                segmentTag = tag;
+                segmentStart = buffer.WrittenCount;
+                segmentCount = 0;
+                writer = new MessagePackWriter(buffer);
             }
 
-            writer.Flush();
-            var count = Validate(binding, batch, buffer.WrittenMemory);
-            chunks.Add(new EventChunk(Tag(binding.Options, tag), buffer.WrittenMemory, count, node));
-            start = end;
+            var time = e.TimeUnixNano == 0 ? now : EventTime.FromUnixNanoseconds((long)e.TimeUnixNano);
+            WriteEvent(binding, batch, ref writer, i, e, time);
+            segmentCount++;
+            if (buffer.WrittenCount > binding.Options.MaxBatchBytes)
+            {
+                writer.Flush();
+                CheckSize(binding, batch, buffer.WrittenCount);
+            }
         }
 
-        foreach (var chunk in chunks)
+        writer.Flush();
+        CheckSize(binding, batch, buffer.WrittenCount);
+        segments.Add((segmentTag!, segmentStart, buffer.WrittenCount - segmentStart, segmentCount));
+
+        // record_msgpack is the client's bytes: check every record is a map before storing any of them.
+        Validate(binding, batch, buffer.WrittenMemory);
+        var total = 0;
+        foreach (var segment in segments)
         {
+            var chunk = new EventChunk(Tag(binding.Options, segment.Tag), buffer.WrittenMemory.Slice(segment.Start, segment.Length), segment.Count, node);
             await binding.Sink.AppendAsync(chunk, cancellationToken).ConfigureAwait(false);
             binding.Metrics.Stored(chunk.EventCount, chunk.ByteLength);
             total += chunk.EventCount;
         }
 
         return total;
+    }
+
+    private void WriteEvent(GrpcIngestBinding binding, EventBatch batch, ref MessagePackWriter writer, int index, Event e, EventTime time)
+    {
+        var hasBody = e.Body.Count > 0;
+        if (hasBody && !e.RecordMsgpack.IsEmpty)
+        {
+            throw Refuse(binding, batch, StatusCode.InvalidArgument, $"event {index} sets both record_msgpack and body; send one");
+        }
+
+        if (!hasBody && e.RecordMsgpack.IsEmpty)
+        {
+            throw Refuse(binding, batch, StatusCode.InvalidArgument, $"event {index} has neither body nor record_msgpack");
+        }
+
+        if (!hasBody)
+        {
+            if (e.MetadataMsgpack.IsEmpty)
+            {
+                EventWriter.WriteEvent(ref writer, time, e.RecordMsgpack.Span);
+            }
+            else
+            {
+                EventWriter.WriteEventV2(ref writer, time, e.MetadataMsgpack.Span, e.RecordMsgpack.Span);
+            }
+
+            return;
+        }
+
+        writer.WriteArrayHeader(2);
+        if (e.MetadataMsgpack.IsEmpty)
+        {
+            EventWriter.WriteTime(ref writer, time);
+        }
+        else
+        {
+            writer.WriteArrayHeader(2);
+            EventWriter.WriteTime(ref writer, time);
+            writer.WriteRaw(e.MetadataMsgpack.Span);
+        }
+
+        try
+        {
+            EventBodyWriter.WriteBody(ref writer, e.Body);
+        }
+        catch (EventBodyException ex)
+        {
+            throw Refuse(binding, batch, StatusCode.InvalidArgument, $"event {index}: {ex.Message}");
+        }
     }
 
     private static string Tag(GrpcInputOptions options, string tag) => options.TagPrefix is { } prefix ? prefix + tag : tag;
