@@ -32,7 +32,7 @@ internal sealed class KinesisOutput : IOutput
     private readonly CloudWatchRetryBackoff _backoff;
 
     // Record ordinals of a chunk already accepted, kept across the engine's retries of that chunk.
-    private readonly CloudWatchChunkProgress _progress = new();
+    private readonly KinesisChunkProgress _progress = new();
     private readonly string _operation;
     private readonly string _permission;
 
