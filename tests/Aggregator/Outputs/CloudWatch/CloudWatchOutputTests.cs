@@ -203,8 +203,9 @@ public sealed class CloudWatchOutputTests : IAsyncLifetime
     }
 
     /// <summary>
-    /// The acceptance run: 5% throttling, 2% 5xx and a stream deleted mid-run; the engine retries
-    /// chunks it gets back. Every record arrives exactly once, in time order per stream, within the limits.
+    /// The acceptance run: 1,000,000 records (4 streams × 100 rounds × 2,500) under 5% throttling, 2% 5xx
+    /// and a stream deleted mid-run; the engine retries chunks it gets back. Every record arrives exactly once, in
+    /// time order per stream, within the limits.
     /// </summary>
     [Fact]
     public async Task Throttling_5xx_and_a_deleted_stream_lose_nothing_and_duplicate_nothing()
@@ -216,9 +217,9 @@ public sealed class CloudWatchOutputTests : IAsyncLifetime
         var start = NowMs - 3_600_000;
         string[] tags = ["app.a", "app.b", "app.c", "app.d"];
         var sent = tags.ToDictionary(t => t, _ => new List<string>());
-        for (var round = 0; round < 30; round++)
+        for (var round = 0; round < 100; round++)
         {
-            if (round == 15)
+            if (round == 50)
             {
                 Assert.True(_fake.DeleteStream("g", "s-app.b"));
             }
@@ -226,7 +227,7 @@ public sealed class CloudWatchOutputTests : IAsyncLifetime
             var flushes = tags.Select(async tag =>
             {
                 // Arrival order differs from time order inside a chunk; chunks are later round by round.
-                var events = Enumerable.Range(0, 500)
+                var events = Enumerable.Range(0, 2_500)
                     .Select(i => (start + (round * 10_000L) + random.Next(0, 5_000), $"{tag}-{round}-{i}"))
                     .ToList();
                 sent[tag].AddRange(events.Select(e => e.Item2));
@@ -237,6 +238,7 @@ public sealed class CloudWatchOutputTests : IAsyncLifetime
         }
 
         Assert.Empty(_fake.Violations);
+        Assert.Equal(1_000_000, sent.Values.Sum(list => list.Count));
         foreach (var tag in tags)
         {
             var stored = _fake.Events("g", "s-" + tag);
