@@ -270,7 +270,7 @@ public sealed class SystemdInput : IAsyncDisposable
         }
 
         Volatile.Write(ref _paused, true);
-        Stats.OnPaused();
+        Stats.OnPause();
         SystemdLog.Paused(_logger, _context.Name, _tracker.UnackedBytes, _options.MemBufLimit);
         while (_tracker.UnackedBytes >= _options.MemBufLimit)
         {

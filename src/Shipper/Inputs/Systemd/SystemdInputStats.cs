@@ -1,91 +1,50 @@
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Gateway.Engine.Records;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Shipper.Inputs.Systemd;
 
 /// <summary>
-/// Counters of one systemd input (entries read, records and chunks out, acknowledgements, bad lines, journalctl
-/// restarts), readable in process and published on the <c>Gateway</c> meter as <c>gateway.systemd.*</c>.
+/// Counters of one systemd input: the shared chunk counters (<see cref="NodeInputStats"/>) plus entries read, bad
+/// lines and journalctl restarts, published on the <c>Gateway</c> meter as <c>gateway.systemd.*</c>.
 /// </summary>
-public sealed class SystemdInputStats
+public sealed class SystemdInputStats : NodeInputStats
 {
-    private static readonly Meter Meter = new("Gateway");
+    private static readonly Counters Shared = new("gateway.systemd");
     private static readonly Counter<long> EntriesCounter = Meter.CreateCounter<long>("gateway.systemd.entries_read", description: "Journal entries read from journalctl");
-    private static readonly Counter<long> ChunksCounter = Meter.CreateCounter<long>("gateway.systemd.chunks_out", description: "Chunks handed downstream");
-    private static readonly Counter<long> AckedCounter = Meter.CreateCounter<long>("gateway.systemd.chunks_acked", description: "Chunks acknowledged downstream");
     private static readonly Counter<long> DroppedCounter = Meter.CreateCounter<long>("gateway.systemd.entries_dropped", description: "journalctl lines that could not be read as entries");
-    private static readonly Counter<long> PausesCounter = Meter.CreateCounter<long>("gateway.systemd.paused", description: "Times reading paused on Mem_Buf_Limit");
     private static readonly Counter<long> RestartsCounter = Meter.CreateCounter<long>("gateway.systemd.journalctl_restarts", description: "Times journalctl exited and was started again");
 
-    private readonly TagList _tags;
     private long _entriesRead;
-    private long _recordsOut;
-    private long _chunksOut;
-    private long _chunksAcknowledged;
-    private long _recordsAcknowledged;
     private long _entriesDropped;
     private long _restarts;
-    private long _pauses;
 
     internal SystemdInputStats(string inputName)
+        : base(Shared, inputName)
     {
-        _tags = new TagList { { "input", inputName } };
     }
 
     public long EntriesRead => Interlocked.Read(ref _entriesRead);
-
-    public long RecordsOut => Interlocked.Read(ref _recordsOut);
-
-    public long ChunksOut => Interlocked.Read(ref _chunksOut);
-
-    public long ChunksAcknowledged => Interlocked.Read(ref _chunksAcknowledged);
-
-    public long RecordsAcknowledged => Interlocked.Read(ref _recordsAcknowledged);
 
     public long EntriesDropped => Interlocked.Read(ref _entriesDropped);
 
     public long JournalctlRestarts => Interlocked.Read(ref _restarts);
 
-    public long Pauses => Interlocked.Read(ref _pauses);
-
-    internal void OnPaused()
-    {
-        Interlocked.Increment(ref _pauses);
-        PausesCounter.Add(1, _tags);
-    }
-
     internal void OnEntry()
     {
         Interlocked.Increment(ref _entriesRead);
-        EntriesCounter.Add(1, _tags);
+        EntriesCounter.Add(1, Tags);
     }
 
     internal void OnDropped()
     {
         Interlocked.Increment(ref _entriesDropped);
-        DroppedCounter.Add(1, _tags);
-    }
-
-    internal void OnChunk(EventChunk chunk)
-    {
-        Interlocked.Increment(ref _chunksOut);
-        Interlocked.Add(ref _recordsOut, chunk.EventCount);
-        ChunksCounter.Add(1, _tags);
-    }
-
-    internal void OnAcknowledged(EventChunk chunk)
-    {
-        Interlocked.Increment(ref _chunksAcknowledged);
-        Interlocked.Add(ref _recordsAcknowledged, chunk.EventCount);
-        AckedCounter.Add(1, _tags);
+        DroppedCounter.Add(1, Tags);
     }
 
     internal void OnRestart()
     {
         Interlocked.Increment(ref _restarts);
-        RestartsCounter.Add(1, _tags);
+        RestartsCounter.Add(1, Tags);
     }
 }
 

@@ -1,65 +1,43 @@
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Gateway.Engine.Records;
 using Microsoft.Extensions.Logging;
 
 namespace Gateway.Shipper.Inputs.Tail;
 
 /// <summary>
-/// Counters of one tail input (lines in, records and chunks out, acknowledgements, what was skipped and why),
-/// readable in process and published on the <c>Gateway</c> meter as <c>gateway.tail.*</c>.
+/// Counters of one tail input: the shared chunk counters (<see cref="NodeInputStats"/>) plus lines and bytes read
+/// and what was skipped and why, published on the <c>Gateway</c> meter as <c>gateway.tail.*</c>.
 /// </summary>
-public sealed class TailInputStats
+public sealed class TailInputStats : NodeInputStats
 {
-    private static readonly Meter Meter = new("Gateway");
+    private static readonly Counters Shared = new("gateway.tail");
     private static readonly Counter<long> LinesCounter = Meter.CreateCounter<long>("gateway.tail.lines_read", description: "Lines read from followed files");
     private static readonly Counter<long> BytesCounter = Meter.CreateCounter<long>("gateway.tail.bytes_read", "By", "Bytes read from followed files");
-    private static readonly Counter<long> RecordsCounter = Meter.CreateCounter<long>("gateway.tail.records_out", description: "Records handed downstream");
-    private static readonly Counter<long> ChunksCounter = Meter.CreateCounter<long>("gateway.tail.chunks_out", description: "Chunks handed downstream");
-    private static readonly Counter<long> AckedCounter = Meter.CreateCounter<long>("gateway.tail.chunks_acked", description: "Chunks acknowledged downstream");
     private static readonly Counter<long> LongLinesCounter = Meter.CreateCounter<long>("gateway.tail.long_lines_skipped", description: "Lines longer than Buffer_Max_Size skipped (Skip_Long_Lines On)");
     private static readonly Counter<long> RotationsCounter = Meter.CreateCounter<long>("gateway.tail.rotations", description: "Files seen renamed away or deleted");
     private static readonly Counter<long> TruncationsCounter = Meter.CreateCounter<long>("gateway.tail.truncations", description: "Files seen truncated (copytruncate)");
-    private static readonly Counter<long> PausesCounter = Meter.CreateCounter<long>("gateway.tail.paused", description: "Times reading paused on Mem_Buf_Limit");
 
-    private readonly TagList _tags;
     private long _linesRead;
     private long _bytesRead;
-    private long _recordsOut;
-    private long _chunksOut;
-    private long _chunksAcknowledged;
-    private long _recordsAcknowledged;
     private long _longLinesSkipped;
     private long _rotations;
     private long _truncations;
-    private long _pauses;
     private long _filesOpened;
     private long _filesClosed;
 
     internal TailInputStats(string inputName)
+        : base(Shared, inputName)
     {
-        _tags = new TagList { { "input", inputName } };
     }
 
     public long LinesRead => Interlocked.Read(ref _linesRead);
 
     public long BytesRead => Interlocked.Read(ref _bytesRead);
 
-    public long RecordsOut => Interlocked.Read(ref _recordsOut);
-
-    public long ChunksOut => Interlocked.Read(ref _chunksOut);
-
-    public long ChunksAcknowledged => Interlocked.Read(ref _chunksAcknowledged);
-
-    public long RecordsAcknowledged => Interlocked.Read(ref _recordsAcknowledged);
-
     public long LongLinesSkipped => Interlocked.Read(ref _longLinesSkipped);
 
     public long Rotations => Interlocked.Read(ref _rotations);
 
     public long Truncations => Interlocked.Read(ref _truncations);
-
-    public long Pauses => Interlocked.Read(ref _pauses);
 
     public long FilesOpened => Interlocked.Read(ref _filesOpened);
 
@@ -69,47 +47,26 @@ public sealed class TailInputStats
     {
         Interlocked.Add(ref _bytesRead, bytes);
         Interlocked.Add(ref _linesRead, lines);
-        BytesCounter.Add(bytes, _tags);
-        LinesCounter.Add(lines, _tags);
-    }
-
-    internal void OnChunk(EventChunk chunk)
-    {
-        Interlocked.Increment(ref _chunksOut);
-        Interlocked.Add(ref _recordsOut, chunk.EventCount);
-        ChunksCounter.Add(1, _tags);
-        RecordsCounter.Add(chunk.EventCount, _tags);
-    }
-
-    internal void OnAcknowledged(EventChunk chunk)
-    {
-        Interlocked.Increment(ref _chunksAcknowledged);
-        Interlocked.Add(ref _recordsAcknowledged, chunk.EventCount);
-        AckedCounter.Add(1, _tags);
+        BytesCounter.Add(bytes, Tags);
+        LinesCounter.Add(lines, Tags);
     }
 
     internal void OnLongLineSkipped()
     {
         Interlocked.Increment(ref _longLinesSkipped);
-        LongLinesCounter.Add(1, _tags);
+        LongLinesCounter.Add(1, Tags);
     }
 
     internal void OnRotation()
     {
         Interlocked.Increment(ref _rotations);
-        RotationsCounter.Add(1, _tags);
+        RotationsCounter.Add(1, Tags);
     }
 
     internal void OnTruncation()
     {
         Interlocked.Increment(ref _truncations);
-        TruncationsCounter.Add(1, _tags);
-    }
-
-    internal void OnPause()
-    {
-        Interlocked.Increment(ref _pauses);
-        PausesCounter.Add(1, _tags);
+        TruncationsCounter.Add(1, Tags);
     }
 
     internal void OnFileOpened() => Interlocked.Increment(ref _filesOpened);
