@@ -94,20 +94,10 @@ public sealed class SystemdInputOptions
 
         bool Bool(string key, bool fallback)
         {
-            var entry = section.Find(key);
-            if (entry is null)
-            {
-                return fallback;
-            }
-
-            var value = ConfigValues.ParseBool(entry.Value);
-            if (value is null)
-            {
-                Error(entry.Location, $"{entry.Key} '{entry.Value}' is not a boolean (on/off, true/false, yes/no)");
-                return fallback;
-            }
-
-            return value.Value;
+            var before = diagnostics.Count;
+            var value = ConfigValues.GetBool(section, key, fallback, diagnostics);
+            errors += diagnostics.Count - before;
+            return value;
         }
 
         int PositiveInt(string key, int fallback)
