@@ -3,37 +3,11 @@ namespace Gateway.Engine.Tests;
 /// <summary>Finds the shared fixtures: the directory next to the repository root (the one holding Gateway.sln).</summary>
 internal static class Fixtures
 {
-    private static readonly Lazy<string> Root = new(FindRoot);
+    private static readonly Lazy<string> Root = new(() => Gateway.Aggregator.Tests.EndToEnd.RepositoryPaths.Fixtures);
 
     public static string Path(params string[] parts) => System.IO.Path.Combine([Root.Value, .. parts]);
 
     public static string SeedConfig(string deployment, string file) => Path("seed-configs", deployment, file);
-
-    private static string FindRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(System.IO.Path.Combine(directory.FullName, "Gateway.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        if (directory is null)
-        {
-            throw new InvalidOperationException($"Gateway.sln not found above {AppContext.BaseDirectory}");
-        }
-
-        // CI has shared/ next to the checkout; a git worktree sits one level deeper (wt/<name>), so keep walking up.
-        for (var parent = directory.Parent; parent is not null; parent = parent.Parent)
-        {
-            var fixtures = System.IO.Path.Combine(parent.FullName, "shared", "fixtures");
-            if (Directory.Exists(fixtures))
-            {
-                return fixtures;
-            }
-        }
-
-        throw new InvalidOperationException($"shared/fixtures not found next to {directory.FullName} or above it");
-    }
 }
 
 /// <summary>A temporary directory for config trees, deleted after the test.</summary>

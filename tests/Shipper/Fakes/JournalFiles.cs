@@ -92,21 +92,8 @@ internal sealed class JournalDirectory : IDisposable
         }
     }
 
-    private static string MakeJournalScript
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Gateway.sln")))
-            {
-                dir = dir.Parent;
-            }
-
-            return dir is null
-                ? throw new InvalidOperationException($"Gateway.sln not found above {AppContext.BaseDirectory}")
-                : Path.Combine(dir.FullName, "tests", "Shipper", "Systemd", "make-journal.sh");
-        }
-    }
+    private static string MakeJournalScript =>
+        Path.Combine(Gateway.Aggregator.Tests.EndToEnd.RepositoryPaths.RepositoryRoot, "tests", "Shipper", "Systemd", "make-journal.sh");
 
     private static void Run(string script, params string[] args)
     {

@@ -12,36 +12,7 @@ namespace Gateway.Shipper.Tests.Support;
 /// <summary>Locates the shared fixtures (../shared/fixtures next to the repository root).</summary>
 internal static class Fixtures
 {
-    public static string Root
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Gateway.sln")))
-            {
-                dir = dir.Parent;
-            }
-
-            if (dir is null)
-            {
-                throw new InvalidOperationException($"Gateway.sln not found above {AppContext.BaseDirectory}");
-            }
-
-            var root = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "fixtures"));
-            if (!Directory.Exists(root))
-            {
-                // A git worktree lives one level deeper than the main checkout (/work/wt/<name>).
-                root = Path.GetFullPath(Path.Combine(dir.FullName, "..", "..", "shared", "fixtures"));
-            }
-
-            if (!Directory.Exists(root))
-            {
-                throw new InvalidOperationException($"fixtures not found next to {dir.FullName}");
-            }
-
-            return root;
-        }
-    }
+    public static string Root => Gateway.Aggregator.Tests.EndToEnd.RepositoryPaths.Fixtures;
 
     public static string SeedConfig(string relative) => Path.Combine(Root, "seed-configs", relative);
 }

@@ -36,20 +36,7 @@ internal sealed class KubernetesFilterHarness : IAsyncDisposable
 
     public static string PodsDirectory => Path.Combine(FixturesRoot.Value, "pods");
 
-    // shared/fixtures sits next to the checkout; a git worktree is one level deeper (wt/<name>), so walk up.
-    private static readonly Lazy<string> FixturesRoot = new(() =>
-    {
-        for (var dir = new DirectoryInfo(RepositoryPaths.RepositoryRoot).Parent; dir is not null; dir = dir.Parent)
-        {
-            var fixtures = Path.Combine(dir.FullName, "shared", "fixtures");
-            if (Directory.Exists(fixtures))
-            {
-                return fixtures;
-            }
-        }
-
-        throw new InvalidOperationException($"shared/fixtures not found above {RepositoryPaths.RepositoryRoot}");
-    });
+    private static readonly Lazy<string> FixturesRoot = new(() => RepositoryPaths.Fixtures);
 
     /// <summary>
     /// Starts the server (seeded by <paramref name="seed"/>) and a filter from <paramref name="filterOptions"/>

@@ -104,25 +104,7 @@ internal static class CloudWatchTestData
         }
     }
 
-    /// <summary>
-    /// shared/fixtures beside the checkout (CI), else beside an ancestor of it (a git worktree under wt/).
-    /// </summary>
-    public static string Fixtures
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(Gateway.Aggregator.Tests.EndToEnd.RepositoryPaths.RepositoryRoot).Parent; dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "shared", "fixtures");
-                if (Directory.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
-
-            throw new DirectoryNotFoundException($"shared/fixtures not found beside {Gateway.Aggregator.Tests.EndToEnd.RepositoryPaths.RepositoryRoot} or its parents");
-        }
-    }
+    public static string Fixtures => Gateway.Aggregator.Tests.EndToEnd.RepositoryPaths.Fixtures;
 
     public static long NowMs => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 }
