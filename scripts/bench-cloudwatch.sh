@@ -13,6 +13,8 @@ set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
+# shellcheck source=lib/bench.sh
+. scripts/lib/bench.sh
 
 records="${1:-600000}"
 pods="${2:-40}"
@@ -117,16 +119,8 @@ AWS_ACCESS_KEY_ID="$cw_key" AWS_SECRET_ACCESS_KEY="$cw_secret" AWS_REGION="$cw_r
 pid=$!
 unset DOTNET_PerfMapEnabled DOTNET_EnableWriteXorExecute
 
-ready=""
-for _ in $(seq 1 480); do
-  curl -fsS "http://127.0.0.1:${http_port}/readyz" >/dev/null 2>&1 && { ready=1; break; }
-  kill -0 "$pid" 2>/dev/null || { cat "$work/aggregator.log" >&2; exit 1; }
-  sleep 0.25
-done
-[ -n "$ready" ] || { echo "aggregator not ready after 120 s" >&2; cat "$work/aggregator.log" >&2; exit 1; }
+wait_ready "http://127.0.0.1:${http_port}/readyz" "$pid" "$work/aggregator.log"
 
-ticks="$(getconf CLK_TCK)"
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 metric() { curl -fsS "http://127.0.0.1:${http_port}/metrics" 2>/dev/null | awk -v m="$1" '$1 ~ "^"m { n += $2 } END { printf "%.0f", n + 0 }'; }
 
 # Everything queued for the output is done with (delivered, or rejected by CloudWatch and counted).
@@ -189,7 +183,7 @@ cpu_seconds="$(awk -v a="$after" -v b="$before" -v t="$ticks" 'BEGIN { printf "%
 wall_seconds="$(awk -v a="$end_ns" -v b="$start_ns" 'BEGIN { printf "%.2f", (a - b) / 1e9 }')"
 per_cpu="$(awk -v r="$records" -v c="$cpu_seconds" 'BEGIN { if (c > 0) printf "%.0f", r / c; else print "n/a" }')"
 ratio="$(awk -v m="$messages" -v p="$puts" 'BEGIN { if (p > 0) printf "%.1f", m / p; else print "n/a" }')"
-peak_rss_mib="$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")"
+peak_rss_mib="$(peak_rss_mib "$pid")"
 sent_total="$(metric gateway_cloudwatch_events_sent_total)"
 rejected="$(metric gateway_cloudwatch_events_rejected_total)"
 

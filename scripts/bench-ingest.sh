@@ -9,6 +9,8 @@ set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
+# shellcheck source=lib/bench.sh
+. scripts/lib/bench.sh
 
 records="${1:-3000000}"
 connections="${2:-4}"
@@ -48,14 +50,8 @@ dotnet .tmp/bin/aggregator/Gateway.Aggregator.dll -c "$work/fluent-bit.conf" >"$
 pid=$!
 trap 'kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
 
-for _ in $(seq 1 120); do
-  curl -fsS "http://127.0.0.1:${http_port}/readyz" >/dev/null 2>&1 && break
-  kill -0 "$pid" 2>/dev/null || { cat "$work/aggregator.log" >&2; exit 1; }
-  sleep 0.25
-done
+wait_ready "http://127.0.0.1:${http_port}/readyz" "$pid" "$work/aggregator.log"
 
-ticks="$(getconf CLK_TCK)"
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 # Warm-up run (JIT, first segment files) so the measured run is the steady state.
 dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records 50000 --connections "$connections" --batch "$batch" >/dev/null
@@ -69,7 +65,7 @@ echo "    $result"
 rate="$(sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p' <<<"$result")"
 cpu_seconds="$(awk -v a="$after" -v b="$before" -v t="$ticks" 'BEGIN { printf "%.2f", (a - b) / t }')"
 per_cpu="$(awk -v r="$records" -v c="$cpu_seconds" 'BEGIN { if (c > 0) printf "%.0f", r / c; else print "n/a" }')"
-peak_rss_mib="$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")"
+peak_rss_mib="$(peak_rss_mib "$pid")"
 # Warm-up + measured records must all have reached the output (acks only say they were stored).
 flushed="$(curl -fsS "http://127.0.0.1:${http_port}/metrics" 2>/dev/null | awk '/^gateway_output_records_flushed_total/ { n += $2 } END { print n + 0 }')"
 

@@ -12,6 +12,8 @@ set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
+# shellcheck source=lib/bench.sh
+. scripts/lib/bench.sh
 
 records="${1:-3000000}"
 pods="${2:-1000}"
@@ -96,16 +98,8 @@ dotnet .tmp/bin/aggregator/Gateway.Aggregator.dll -c "$work/fluent-bit.conf" >"$
 pid=$!
 unset DOTNET_PerfMapEnabled DOTNET_EnableWriteXorExecute
 
-ready=""
-for _ in $(seq 1 480); do
-  curl -fsS "http://127.0.0.1:${http_port}/readyz" >/dev/null 2>&1 && { ready=1; break; }
-  kill -0 "$pid" 2>/dev/null || { cat "$work/aggregator.log" >&2; exit 1; }
-  sleep 0.25
-done
-[ -n "$ready" ] || { echo "aggregator not ready after 120 s" >&2; cat "$work/aggregator.log" >&2; exit 1; }
+wait_ready "http://127.0.0.1:${http_port}/readyz" "$pid" "$work/aggregator.log"
 
-ticks="$(getconf CLK_TCK)"
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 metric() { curl -fsS "http://127.0.0.1:${http_port}/metrics" 2>/dev/null | awk -v m="$1" '$1 ~ "^"m { n += $2 } END { printf "%.0f", n + 0 }'; }
 
 # Warm-up run (JIT, first segment files, the pod list applied and every pod's tag seen once) so the measured run
@@ -114,7 +108,7 @@ dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records "$warmup"
 dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records "$((pods * 10))" --connections "$connections" --batch 10 --kubernetes-pods "$pods" >/dev/null
 
 # Peak so far: start-up, the initial pod list (the API client's objects for every pod) and the warm-ups.
-warm_rss_mib="$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")"
+warm_rss_mib="$(peak_rss_mib "$pid")"
 perf_pid=""
 if [ -n "${BENCH_PERF:-}" ]; then
   perf record -F 499 -g -p "$pid" -o "$work/perf.data" >/dev/null 2>&1 &
@@ -133,7 +127,7 @@ echo "    $result"
 rate="$(sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p' <<<"$result")"
 cpu_seconds="$(awk -v a="$after" -v b="$before" -v t="$ticks" 'BEGIN { printf "%.2f", (a - b) / t }')"
 per_cpu="$(awk -v r="$records" -v c="$cpu_seconds" 'BEGIN { if (c > 0) printf "%.0f", r / c; else print "n/a" }')"
-peak_rss_mib="$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")"
+peak_rss_mib="$(peak_rss_mib "$pid")"
 sleep 2 # the last chunks reach the null output within a flush interval
 flushed="$(metric gateway_output_records_flushed_total)"
 enriched="$(metric gateway_kubernetes_records_enriched_total)"

@@ -10,6 +10,8 @@ set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
+# shellcheck source=lib/bench.sh
+. scripts/lib/bench.sh
 
 records="${1:-1000000}"
 connections="${2:-4}"
@@ -70,8 +72,6 @@ for _ in $(seq 1 120); do
   sleep 0.25
 done
 
-ticks="$(getconf CLK_TCK)"
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 uploaded() {
   curl -fsS "http://127.0.0.1:${http_port}/metrics" 2>/dev/null |
     awk '/^gateway_output_records_out/ && /output="s3.0"/ { n += $NF } END { printf "%d", n + 0 }'
@@ -104,7 +104,7 @@ seconds="$(awk -v s="$start_ns" -v e="$end_ns" 'BEGIN { printf "%.2f", (e - s) /
 rate="$(awk -v r="$records" -v s="$seconds" 'BEGIN { printf "%.0f", r / s }')"
 cpu_seconds="$(awk -v a="$after" -v b="$before" -v t="$ticks" 'BEGIN { printf "%.2f", (a - b) / t }')"
 per_cpu="$(awk -v r="$records" -v c="$cpu_seconds" 'BEGIN { if (c > 0) printf "%.0f", r / c; else print "n/a" }')"
-peak_rss_mib="$(awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")"
+peak_rss_mib="$(peak_rss_mib "$pid")"
 bytes_in="$(awk -v r="$records" -v b="$(sed -n 's/.*bytes_per_record=\([0-9]*\).*/\1/p' <<<"$result")" 'BEGIN { printf "%d", r * b }')"
 objects_after="$(find "$work/s3rver" -name '*._S3rver_object' -printf '%s\n' | awk '{ n += $1 } END { printf "%d", n + 0 }')"
 bytes_out=$((objects_after - objects_before))

@@ -5,6 +5,7 @@ using Gateway.Engine.Records;
 using Gateway.Engine.Routing;
 using Gateway.Shipper.Inputs.Tail;
 using Gateway.Shipper.Pipeline;
+using Gateway.Shipper.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -50,7 +51,7 @@ public sealed class ChunkForwarderTests
     [Fact]
     public async Task Refused_chunk_is_sent_again_after_the_backoff_and_never_acknowledged_before()
     {
-        var time = new FakeTimeProvider();
+        var time = new TimerCountingTimeProvider();
         var attempts = 0;
         var secondAttempt = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var forwarder = new ChunkForwarder(
@@ -75,6 +76,9 @@ public sealed class ChunkForwarderTests
 
         await forwarder.EnqueueAsync(new OutboundChunk(Chunk("app.x", null), acknowledged.SetResult), CancellationToken.None);
         await WaitUntilAsync(() => forwarder.Metrics.ResendCount == 1);
+
+        // The resend is counted just before the backoff's timer exists: advance the clock only once it does.
+        await time.WaitForTimersAsync(1);
         time.Advance(TimeSpan.FromSeconds(1.9));
         Assert.Equal(1, Volatile.Read(ref attempts));
         Assert.False(acknowledged.Task.IsCompleted);

@@ -27,7 +27,7 @@ public sealed class TailChunkPumpTests
         var diagnostics = new List<Engine.Config.ConfigDiagnostic>();
         await using var input = TailInput.FromSection(section, new TailInputContext(), diagnostics)!;
         var sink = new FlakySink(failures: 2);
-        var fake = new FakeTimeProvider();
+        var fake = new TimerCountingTimeProvider();
         var pump = new TailChunkPump(input, sink, time: fake);
         using var stop = new CancellationTokenSource();
         var run = input.RunAsync(stop.Token);
@@ -35,8 +35,10 @@ public sealed class TailChunkPumpTests
 
         await TailHarness.WaitUntil(() => sink.Attempts == 1, "the first (refused) attempt");
         Assert.Equal(1, input.Tracker.PendingChunks);
+        await fake.WaitForTimersAsync(1);
         fake.Advance(TimeSpan.FromSeconds(1));
         await TailHarness.WaitUntil(() => sink.Attempts == 2, "the second (refused) attempt");
+        await fake.WaitForTimersAsync(2);
         fake.Advance(TimeSpan.FromMilliseconds(1999));
         Assert.Equal(2, sink.Attempts);
         fake.Advance(TimeSpan.FromMilliseconds(1));
