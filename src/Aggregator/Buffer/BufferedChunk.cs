@@ -1,4 +1,5 @@
 using System.Buffers;
+using Gateway.Engine.Buffers;
 
 namespace Gateway.Aggregator.Buffer;
 
@@ -78,7 +79,7 @@ internal sealed class BufferedChunk
         {
             _dataBudget?.Release(Length);
             _dataBudget = null;
-            ArrayPool<byte>.Shared.Return(data);
+            ChunkBufferPool.Shared.Return(data);
         }
     }
 }

@@ -519,7 +519,7 @@ internal sealed class AggregatorEngine : IChunkSink, IHostedService, IAsyncDispo
             return array;
         }
 
-        var copy = ArrayPool<byte>.Shared.Rent(Math.Max(chunk.ByteLength, 1));
+        var copy = ChunkBufferPool.Shared.Rent(Math.Max(chunk.ByteLength, 1));
         chunk.Events.Span.CopyTo(copy);
         return copy;
     }

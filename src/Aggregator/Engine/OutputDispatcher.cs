@@ -1,4 +1,5 @@
 using System.Buffers;
+using Gateway.Engine.Buffers;
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Gateway.Aggregator.Buffer;
@@ -377,14 +378,14 @@ internal sealed class OutputDispatcher
             return new LoadedChunk(LoadOutcome.Aborted, default, null);
         }
 
-        var loaded = ArrayPool<byte>.Shared.Rent(chunk.Length);
+        var loaded = ChunkBufferPool.Shared.Rent(chunk.Length);
         try
         {
             _store!.ReadPayload(chunk, loaded);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
         {
-            ArrayPool<byte>.Shared.Return(loaded);
+            ChunkBufferPool.Shared.Return(loaded);
             _backlogBudget.Release(chunk.Length);
             EngineLog.ChunkUnreadable(_logger, ex, Name, chunk.Id, chunk.Tag);
             CountDropped(chunk);
@@ -417,14 +418,14 @@ internal sealed class OutputDispatcher
                 return false;
             }
 
-            loaded = ArrayPool<byte>.Shared.Rent(chunk.Length);
+            loaded = ChunkBufferPool.Shared.Rent(chunk.Length);
             try
             {
                 _store!.ReadPayload(chunk, loaded);
             }
             catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
             {
-                ArrayPool<byte>.Shared.Return(loaded);
+                ChunkBufferPool.Shared.Return(loaded);
                 _backlogBudget.Release(chunk.Length);
                 EngineLog.ChunkUnreadable(_logger, ex, Name, chunk.Id, chunk.Tag);
                 CountDropped(chunk);
@@ -443,7 +444,7 @@ internal sealed class OutputDispatcher
         {
             if (loaded is not null)
             {
-                ArrayPool<byte>.Shared.Return(loaded);
+                ChunkBufferPool.Shared.Return(loaded);
                 _backlogBudget.Release(chunk.Length);
             }
         }
@@ -630,7 +631,7 @@ internal sealed class OutputDispatcher
         {
             if (Rented is not null)
             {
-                ArrayPool<byte>.Shared.Return(Rented);
+                ChunkBufferPool.Shared.Return(Rented);
                 backlog.Release(Data.Length);
             }
         }

@@ -3,7 +3,7 @@ using System.Buffers;
 namespace Gateway.Engine.Buffers;
 
 /// <summary>
-/// A growable <see cref="IBufferWriter{T}"/> over <see cref="ArrayPool{T}.Shared"/> arrays. Hot paths keep one per
+/// A growable <see cref="IBufferWriter{T}"/> over <see cref="ChunkBufferPool"/> arrays. Hot paths keep one per
 /// worker (or per thread) and <see cref="Reset"/> it per record or chunk, so writing allocates nothing once the
 /// buffer has grown to the working size. The array is rented on first write, so a writer that ends up unused
 /// (e.g. a filter that leaves a chunk alone) costs no buffer.
@@ -85,7 +85,7 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     }
 
     /// <summary>
-    /// Hands the array (written bytes at the start) to the caller, who returns it to <see cref="ArrayPool{T}.Shared"/>;
+    /// Hands the array (written bytes at the start) to the caller, who returns it to <see cref="ChunkBufferPool"/>;
     /// this is how filtered chunk bytes reach the buffer without another copy. The writer starts over empty.
     /// </summary>
     public byte[] Detach()
@@ -104,7 +104,7 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         _written = 0;
         if (buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ChunkBufferPool.Shared.Return(buffer);
         }
     }
 
@@ -123,11 +123,11 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
             newSize = Math.Max(needed, Array.MaxLength);
         }
 
-        var next = ArrayPool<byte>.Shared.Rent((int)newSize);
+        var next = ChunkBufferPool.Shared.Rent((int)newSize);
         _buffer.AsSpan(0, _written).CopyTo(next);
         if (_buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            ChunkBufferPool.Shared.Return(_buffer);
         }
 
         _buffer = next;
