@@ -1,4 +1,4 @@
-using System.Buffers;
+using Gateway.Engine.Buffers;
 using Gateway.Engine.Records;
 
 namespace Gateway.Shipper.Pipeline;
@@ -15,7 +15,7 @@ public sealed class InputChunk<TToken>
     private byte[]? _pooledEvents;
     private int _acknowledged;
 
-    /// <param name="pooledEvents">The <see cref="ArrayPool{T}.Shared"/> array holding the events, if they are in one (see <see cref="ReleaseEvents"/>).</param>
+    /// <param name="pooledEvents">The <see cref="ChunkBufferPool"/> array holding the events, if they are in one (see <see cref="ReleaseEvents"/>).</param>
     internal InputChunk(EventChunk chunk, TToken token, IInputChunkAcknowledgement<TToken> acknowledgement, byte[]? pooledEvents = null)
     {
         Chunk = chunk;
@@ -54,7 +54,7 @@ public sealed class InputChunk<TToken>
     {
         if (Interlocked.Exchange(ref _pooledEvents, null) is { } pooled)
         {
-            ArrayPool<byte>.Shared.Return(pooled);
+            ChunkBufferPool.Shared.Return(pooled);
         }
     }
 

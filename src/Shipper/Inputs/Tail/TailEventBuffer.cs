@@ -43,7 +43,7 @@ internal sealed class TailEventBuffer : IDisposable
 
     /// <summary>
     /// Hands the events to a chunk (which owns them until it is acknowledged) and starts over. A buffer at least half
-    /// full is handed over as it is — <paramref name="pooled"/> is then the <see cref="ArrayPool{T}.Shared"/> array,
+    /// full is handed over as it is — <paramref name="pooled"/> is then the <see cref="ChunkBufferPool"/> array,
     /// to be returned once nothing reads the chunk — because copying a chunk-sized buffer would keep a second copy of
     /// every chunk in flight; a small remainder is copied out (<paramref name="pooled"/> null) and the buffer returned.
     /// </summary>
@@ -64,7 +64,7 @@ internal sealed class TailEventBuffer : IDisposable
             var buffer = _events.Detach();
             if (buffer.Length > 0)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                ChunkBufferPool.Shared.Return(buffer);
             }
         }
 
