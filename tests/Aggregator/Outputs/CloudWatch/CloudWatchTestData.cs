@@ -7,6 +7,7 @@ using Gateway.Engine.Aws;
 using Gateway.Engine.Config;
 using Gateway.Engine.Pipeline;
 using Gateway.Engine.Records;
+using Gateway.Tests.Shared;
 using MessagePack;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -17,17 +18,7 @@ internal static class CloudWatchTestData
 {
     public static BasicAWSCredentials Credentials => new(FakeCloudWatchLogsServer.AccessKey, FakeCloudWatchLogsServer.SecretKey);
 
-    public static ConfigSection Section(string plugin, params (string Key, string Value)[] entries)
-    {
-        var list = new List<ConfigEntry> { new("Name", plugin, new ConfigLocation("test.conf", 1)) };
-        var line = 2;
-        foreach (var (key, value) in entries)
-        {
-            list.Add(new ConfigEntry(key, value, new ConfigLocation("test.conf", line++)));
-        }
-
-        return new ConfigSection(SectionKind.Output, "OUTPUT", new ConfigLocation("test.conf", 1), list);
-    }
+    public static ConfigSection Section(string plugin, params (string Key, string Value)[] entries) => TestSections.Output(plugin, entries);
 
     /// <summary>A copy of <paramref name="section"/> pointed at the fake.</summary>
     public static ConfigSection WithEndpoint(ConfigSection section, Uri endpoint)

@@ -17,17 +17,7 @@ internal static class KinesisTestData
 {
     public static BasicAWSCredentials Credentials => new(FakeKinesisServer.AccessKey, FakeKinesisServer.SecretKey);
 
-    public static ConfigSection Section(string plugin, params (string Key, string Value)[] entries)
-    {
-        var list = new List<ConfigEntry> { new("Name", plugin, new ConfigLocation("test.conf", 1)) };
-        var line = 2;
-        foreach (var (key, value) in entries)
-        {
-            list.Add(new ConfigEntry(key, value, new ConfigLocation("test.conf", line++)));
-        }
-
-        return new ConfigSection(SectionKind.Output, "OUTPUT", new ConfigLocation("test.conf", 1), list);
-    }
+    public static ConfigSection Section(string plugin, params (string Key, string Value)[] entries) => TestSections.Output(plugin, entries);
 
     /// <summary>The output built from <paramref name="section"/> as the factory does, against the fake, with small backoffs.</summary>
     public static KinesisOutput Output(FakeKinesisServer fake, ConfigSection section, Func<KinesisOutputSettings, KinesisOutputSettings>? adjust = null)
