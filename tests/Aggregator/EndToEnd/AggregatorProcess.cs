@@ -46,6 +46,30 @@ internal sealed class AggregatorProcess : IAsyncDisposable
 
     /// <summary>Writes <paramref name="configText"/> to <c>dir/fluent-bit.conf</c> and starts the aggregator on it.</summary>
     /// <param name="environment">Extra environment variables for the process (e.g. AWS credentials for a fake).</param>
+    /// <summary>
+    /// The config most end-to-end tests run: the HTTP server on 127.0.0.1 (readiness, metrics), a forward input on
+    /// 127.0.0.1 with the filesystem buffer (acks after the segment write) under <paramref name="storagePath"/>,
+    /// and the given <c>[OUTPUT]</c> section text.
+    /// </summary>
+    public static string ForwardToOutputConfig(string storagePath, int httpPort, int forwardPort, string outputSection) => $"""
+        [SERVICE]
+            Flush        1
+            Log_Level    info
+            HTTP_Server  On
+            HTTP_Listen  127.0.0.1
+            HTTP_Port    {httpPort}
+            storage.path {storagePath}
+            storage.sync normal
+
+        [INPUT]
+            Name         forward
+            Listen       127.0.0.1
+            Port         {forwardPort}
+            storage.type filesystem
+
+        {outputSection}
+        """;
+
     public static AggregatorProcess Start(string dir, string configText, int httpPort, IReadOnlyDictionary<string, string>? environment = null)
     {
         var configPath = Path.Combine(dir, "fluent-bit.conf");

@@ -25,27 +25,12 @@ public sealed class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
         var httpPort = FreePort.Next();
         var outDir = Path.Combine(_dir, "out");
         Directory.CreateDirectory(outDir);
-        var config = $"""
-            [SERVICE]
-                Flush        1
-                Log_Level    info
-                HTTP_Server  On
-                HTTP_Listen  127.0.0.1
-                HTTP_Port    {httpPort}
-                storage.path {Path.Combine(_dir, "storage")}
-                storage.sync normal
-
-            [INPUT]
-                Name         forward
-                Listen       127.0.0.1
-                Port         {forwardPort}
-                storage.type filesystem
-
+        var config = AggregatorProcess.ForwardToOutputConfig(Path.Combine(_dir, "storage"), httpPort, forwardPort, $"""
             [OUTPUT]
                 Name   file
                 Match  *
                 Path   {outDir}
-            """;
+            """);
 
         await using var aggregator = AggregatorProcess.Start(_dir, config, httpPort);
         await aggregator.WaitReadyAsync();

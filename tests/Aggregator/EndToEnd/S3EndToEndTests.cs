@@ -178,22 +178,7 @@ public sealed partial class S3EndToEndTests(ITestOutputHelper output) : IDisposa
     {
         var forwardPort = FreePort.Next();
         var httpPort = FreePort.Next();
-        var config = $"""
-            [SERVICE]
-                Flush        1
-                Log_Level    info
-                HTTP_Server  On
-                HTTP_Listen  127.0.0.1
-                HTTP_Port    {httpPort}
-                storage.path {Path.Combine(_dir, "storage")}
-                storage.sync normal
-
-            [INPUT]
-                Name         forward
-                Listen       127.0.0.1
-                Port         {forwardPort}
-                storage.type filesystem
-
+        var config = AggregatorProcess.ForwardToOutputConfig(Path.Combine(_dir, "storage"), httpPort, forwardPort, $"""
             [OUTPUT]
                 Name              s3
                 Match             *
@@ -206,7 +191,7 @@ public sealed partial class S3EndToEndTests(ITestOutputHelper output) : IDisposa
                 total_file_size   {totalFileSize}
                 upload_chunk_size 6M
                 upload_timeout    {uploadTimeout}
-            """;
+            """);
         return (config, forwardPort, httpPort);
     }
 
