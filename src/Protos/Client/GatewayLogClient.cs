@@ -200,6 +200,9 @@ public sealed class GatewayLogClient : IAsyncDisposable, IDisposable
             _reading = Task.Run(ReadAcksAsync);
         }
 
+        /// <summary>How long a failed write waits for the server's status of the call.</summary>
+        private static readonly TimeSpan StatusGrace = TimeSpan.FromSeconds(5);
+
         public bool IsBroken => Volatile.Read(ref _failure) is not null;
 
         public async Task<Task<BatchAck>> WriteAsync(EventBatch batch, CancellationToken cancellationToken)
@@ -224,7 +227,13 @@ public sealed class GatewayLogClient : IAsyncDisposable, IDisposable
             {
                 // A cancelled or failed write leaves the stream in an unknown state: nothing after it can be matched.
                 // When the server already ended the call (e.g. Unauthenticated), the write only says "call is
-                // complete"; the call's status is the reason the caller needs.
+                // complete", and the call's status — the reason the caller needs — may arrive on the response side
+                // a moment later: unless the caller cancelled, let the ack reader see it (bounded) before failing.
+                if (!cancellationToken.IsCancellationRequested)
+                {
+                    await Task.WhenAny(_reading, Task.Delay(StatusGrace, CancellationToken.None)).ConfigureAwait(false);
+                }
+
                 Fail(CallStatusOr(ex));
                 _call.Dispose();
             }
