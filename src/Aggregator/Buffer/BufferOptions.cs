@@ -40,7 +40,11 @@ internal sealed class BufferOptions
     /// <summary>CRC32C over every stored frame; off by default as in Fluent Bit.</summary>
     public bool Checksum { get; init; }
 
-    /// <summary>How many chunks may be held in memory ("up"); bounds memory with <see cref="NominalChunkBytes"/>.</summary>
+    /// <summary>
+    /// How many filesystem chunks may be held in memory ("up") at once, as Fluent Bit counts them; the rest wait on
+    /// disk and are read back under <see cref="BacklogMemLimitBytes"/>. Also sizes the byte budget every chunk in
+    /// memory shares (<see cref="ChunkMemoryLimitBytes"/>), which is what bounds memory-storage inputs.
+    /// </summary>
     public int MaxChunksUp { get; init; } = 128;
 
     /// <summary>Bytes of on-disk chunks that may be loaded into memory at once to be flushed.</summary>

@@ -12,6 +12,7 @@ internal sealed class BufferedChunk
 {
     private byte[]? _data;
     private ByteBudget? _dataBudget;
+    private ByteBudget? _upSlots;
     private int _pendingOutputs;
 
     public BufferedChunk(long id, string tag, string? nodeName, int eventCount, int length)
@@ -45,11 +46,15 @@ internal sealed class BufferedChunk
     /// <summary>The up bytes; only valid while the chunk is unfinished.</summary>
     public ReadOnlyMemory<byte> Data => _data is { } d ? d.AsMemory(0, Length) : ReadOnlyMemory<byte>.Empty;
 
-    /// <summary>Takes ownership of a pooled array (at least <see cref="Length"/> bytes) held against a budget.</summary>
-    public void Adopt(byte[] pooledArray, ByteBudget? budget)
+    /// <summary>
+    /// Takes ownership of a pooled array (at least <see cref="Length"/> bytes) held against a byte budget and, for
+    /// a filesystem chunk, one of the <c>storage.max_chunks_up</c> slots (a budget counting chunks).
+    /// </summary>
+    public void Adopt(byte[] pooledArray, ByteBudget? budget, ByteBudget? upSlots = null)
     {
         _data = pooledArray;
         _dataBudget = budget;
+        _upSlots = upSlots;
     }
 
     /// <summary>Sets how many outputs must finish this chunk; done once, before it is queued anywhere.</summary>
@@ -79,6 +84,8 @@ internal sealed class BufferedChunk
         {
             _dataBudget?.Release(Length);
             _dataBudget = null;
+            _upSlots?.Release(1);
+            _upSlots = null;
             ChunkBufferPool.Shared.Return(data);
         }
     }

@@ -36,6 +36,9 @@ internal sealed class AggregatorEngine : IChunkSink, IHostedService, IAsyncDispo
     private readonly FilterChain _filters;
     private readonly ChunkStore? _store;
     private readonly ByteBudget _chunkBudget;
+
+    /// <summary>Filesystem chunks up in memory, counted as Fluent Bit counts them (<c>storage.max_chunks_up</c>).</summary>
+    private readonly ByteBudget _filesystemChunksUp;
     private readonly ByteBudget _backlogBudget;
     private readonly List<ByteBudget> _inputBudgets = [];
     private readonly TimeProvider _time;
@@ -65,6 +68,7 @@ internal sealed class AggregatorEngine : IChunkSink, IHostedService, IAsyncDispo
         _logger = loggerFactory.CreateLogger("Gateway.Aggregator.Engine");
         _filters = filters ?? FilterChain.Empty;
         _chunkBudget = new ByteBudget("chunks", options.ChunkMemoryLimitBytes);
+        _filesystemChunksUp = new ByteBudget("filesystem chunks up", options.MaxChunksUp);
         _backlogBudget = new ByteBudget("backlog", options.BacklogMemLimitBytes);
         _metrics = new BufferMetrics(() => MemoryBytes, () => DiskBytes, meterFactory);
         if (options.StoragePath is not null)
@@ -134,6 +138,9 @@ internal sealed class AggregatorEngine : IChunkSink, IHostedService, IAsyncDispo
 
     /// <summary>The most chunk bytes ever held in memory at once by the engine-wide budgets.</summary>
     public long PeakChunkMemoryBytes => _chunkBudget.PeakBytes;
+
+    /// <summary>The most filesystem chunks ever up at once (bounded by <c>storage.max_chunks_up</c>).</summary>
+    public long PeakFilesystemChunksUp => _filesystemChunksUp.PeakBytes;
 
     public long PeakBacklogMemoryBytes => _backlogBudget.PeakBytes;
 
@@ -444,11 +451,20 @@ internal sealed class AggregatorEngine : IChunkSink, IHostedService, IAsyncDispo
                 buffered.SetPendingOutputs(routes.Length);
                 if (sink.StorageType == StorageType.Filesystem && _store is not null)
                 {
-                    // Keep it in memory while the budget allows; otherwise it is only on disk ("down") and the
-                    // append does not wait: the disk is the buffer.
-                    if (_chunkBudget.TryReserve(filtered.ByteLength))
+                    // Keep it in memory while fewer than storage.max_chunks_up filesystem chunks are up (Fluent
+                    // Bit counts chunks) and the byte budget allows; otherwise it is only on disk ("down") and the
+                    // append does not wait: the disk is the buffer. Our chunks are one forward message each, often
+                    // far below Fluent Bit's 2 MB, so the count bounds memory more tightly than the bytes.
+                    if (_filesystemChunksUp.TryReserve(1))
                     {
-                        buffered.Adopt(TakeBytes(filtered, ref owner), _chunkBudget);
+                        if (_chunkBudget.TryReserve(filtered.ByteLength))
+                        {
+                            buffered.Adopt(TakeBytes(filtered, ref owner), _chunkBudget, _filesystemChunksUp);
+                        }
+                        else
+                        {
+                            _filesystemChunksUp.Release(1);
+                        }
                     }
 
                     try

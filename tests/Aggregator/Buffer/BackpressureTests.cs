@@ -90,6 +90,30 @@ public sealed class BackpressureTests
     }
 
     [Fact]
+    public async Task Storage_max_chunks_up_counts_filesystem_chunks_as_fluent_bit_does_whatever_their_size()
+    {
+        // Small chunks (one forward message each) under a byte budget that would hold them all: the count decides.
+        using var dir = new TempDirectory();
+        var options = new BufferOptions { StoragePath = dir.Storage, MaxChunksUp = 3 };
+        Assert.True(options.ChunkMemoryLimitBytes > 100 * 4096, "the byte budget alone would keep every chunk up");
+        var output = SlowOutput("slow");
+        var engine = TestEngines.Create(options, null, new OutputRegistration(output, new TagMatcher("*", null), new RetryPolicy(1, Base, Cap), workers: 1));
+        await using var _ = engine;
+        await TestEngines.StartAsync(engine);
+
+        for (var i = 0; i < 100; i++)
+        {
+            await engine.AppendAsync(TestChunks.Make("app", $"c{i}", events: 10, padding: 100), CancellationToken.None);
+        }
+
+        await Eventually.TrueAsync(() => output.Delivered.Count == 100, "all 100 chunks delivered", TimeSpan.FromSeconds(90));
+        Assert.Equal(100, output.DeliveredKeys.Distinct().Count());
+        Assert.InRange(engine.PeakFilesystemChunksUp, 1, 3);
+        Assert.True(engine.PeakBacklogMemoryBytes > 0, "the chunks over the count waited on disk and were read back");
+        await Eventually.TrueAsync(() => engine.MemoryBytes == 0, "memory released");
+    }
+
+    [Fact]
     public async Task Many_producers_appending_concurrently_deliver_every_chunk_exactly_once_to_every_output()
     {
         using var dir = new TempDirectory();

@@ -42,6 +42,7 @@ public sealed class BufferOptionsTests
         Assert.Equal(StorageType.Filesystem, o.DefaultStorageType);
         Assert.Equal(StorageSync.Full, o.Sync);
         Assert.True(o.Checksum);
+        Assert.Equal(64, o.MaxChunksUp);
         Assert.Equal(64 * BufferOptions.NominalChunkBytes, o.ChunkMemoryLimitBytes);
         Assert.Equal(5_000_000, o.BacklogMemLimitBytes);
         Assert.Equal(1_000_000_000L, o.TotalLimitBytes);
