@@ -9,6 +9,11 @@
 # Reports the aggregator's records per CPU-second (utime+stime over the measured run, until the last record is
 # delivered to the fake), peak RSS (VmHWM), forward messages (= chunks) received and PutLogEvents requests.
 # Usage: scripts/bench-cloudwatch.sh [records=600000] [pods=40] [connections=4] [batch=100]
+# Environment: BENCH_RUNS=n runs each build n times (default 1); BENCH_BASELINE_REF=<git ref> also builds the
+# aggregator of that commit (in a temporary git worktree) and runs it against the same fakes, alternating with this
+# tree's build, so a before/after comes from one run of the script. BENCH_MAX_CHUNKS_UP, BENCH_BATCH_MEM and
+# BENCH_BACKLOG set storage.max_chunks_up, the output's batch_mem_limit and storage.backlog.mem_limit;
+# BENCH_SAMPLE=1 samples memory each second and BENCH_PERF=1 profiles (the last run, into $work).
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,8 +29,8 @@ warmup="${BENCH_WARMUP:-50000}"
 flush="${BENCH_FLUSH:-5}"
 # Free ports unless given: other builds and benchmarks share this machine.
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-forward_port="${BENCH_FORWARD_PORT:-$(free_port)}"
-http_port="${BENCH_HTTP_PORT:-$(free_port)}"
+runs="${BENCH_RUNS:-1}"
+baseline_ref="${BENCH_BASELINE_REF:-}"
 work=".tmp/bench-cloudwatch"
 
 if [ -z "${BENCH_NO_BUILD:-}" ]; then
@@ -35,6 +40,10 @@ if [ -z "${BENCH_NO_BUILD:-}" ]; then
   dotnet build tools/Gateway.FakeServices/Gateway.FakeServices.csproj -c Release -nologo -v quiet -o .tmp/bin/fakes >/dev/null
 fi
 
+remove_baseline_worktree() {
+  if [ -d "$work/baseline-src" ]; then git worktree remove --force "$work/baseline-src" >/dev/null 2>&1 || true; fi
+}
+remove_baseline_worktree
 rm -rf "$work"
 mkdir -p "$work"
 
@@ -43,8 +52,18 @@ pid=""
 cleanup() {
   [ -n "$pid" ] && { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
   [ -n "$fake_pid" ] && { kill -TERM "$fake_pid" 2>/dev/null || true; wait "$fake_pid" 2>/dev/null || true; }
+  remove_baseline_worktree
 }
 trap cleanup EXIT
+
+builds=("this tree ($(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo '+changes'))=.tmp/bin/aggregator/Gateway.Aggregator.dll")
+if [ -n "$baseline_ref" ]; then
+  baseline_commit="$(git rev-parse --short "$baseline_ref")"
+  echo "==> building the baseline aggregator ($baseline_ref @ $baseline_commit)"
+  git worktree add --detach "$work/baseline-src" "$baseline_commit" >/dev/null 2>&1
+  dotnet build "$work/baseline-src/src/Aggregator/Gateway.Aggregator.csproj" -c Release -nologo -v quiet -o .tmp/bin/aggregator-baseline >/dev/null
+  builds=("baseline $baseline_commit=.tmp/bin/aggregator-baseline/Gateway.Aggregator.dll" "${builds[@]}")
+fi
 
 echo "==> fakes: Kubernetes API with $pods pods, CloudWatch Logs over HTTPS"
 dotnet .tmp/bin/fakes/Gateway.FakeServices.dll --kubernetes-pods "$pods" --kubernetes-token bench-token \
@@ -64,14 +83,37 @@ cw_key="$(sed -n 's/.* access_key=\([^ ]*\).*/\1/p' <<<"$cw_line")"
 cw_secret="$(sed -n 's/.* secret_key=\([^ ]*\).*/\1/p' <<<"$cw_line")"
 printf 'bench-token\n' >"$work/token"
 
-cat >"$work/fluent-bit.conf" <<CONF
+metric() { curl -fsS "http://127.0.0.1:${http_port}/metrics" 2>/dev/null | awk -v m="$1" '$1 ~ "^"m { n += $2 } END { printf "%.0f", n + 0 }'; }
+
+# Everything queued for the output is done with (delivered, or rejected by CloudWatch and counted).
+wait_delivered() {
+  for _ in $(seq 1 1200); do
+    local queued flushed
+    queued="$(metric gateway_output_chunks_queued_total)"
+    flushed="$(metric gateway_output_chunks_flushed_total)"
+    [ "$queued" -gt 0 ] && [ "$flushed" -ge "$queued" ] && return 0
+    sleep 0.1
+  done
+  echo "timed out waiting for delivery" >&2
+  return 1
+}
+
+rows=()
+# run_once LABEL DLL RUN: one aggregator process (fresh storage, fresh ports): warm-up, then the measured load.
+run_once() {
+  local label="$1" dll="$2" run="$3"
+  forward_port="${BENCH_FORWARD_PORT:-$(free_port)}"
+  http_port="${BENCH_HTTP_PORT:-$(free_port)}"
+  local storage="${repo_root}/${work}/storage-${run}"
+  rm -rf "$storage"
+  cat >"$work/fluent-bit.conf" <<CONF
 [SERVICE]
     Flush        ${flush}
     Log_Level    warn
     HTTP_Server  On
     HTTP_Listen  127.0.0.1
     HTTP_Port    ${http_port}
-    storage.path ${repo_root}/${work}/storage
+    storage.path ${storage}
     storage.sync normal
     storage.backlog.mem_limit ${BENCH_BACKLOG:-5M}
 ${BENCH_MAX_CHUNKS_UP:+    storage.max_chunks_up ${BENCH_MAX_CHUNKS_UP}}
@@ -108,101 +150,98 @@ ${BENCH_MAX_CHUNKS_UP:+    storage.max_chunks_up ${BENCH_MAX_CHUNKS_UP}}
 ${BENCH_BATCH_MEM:+    batch_mem_limit     ${BENCH_BATCH_MEM}}
 CONF
 
-# BENCH_PERF=1: profile the measured run (perf record; JIT'd frames named via the perf map) into $work/perf.data.
-if [ -n "${BENCH_PERF:-}" ]; then
-  export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
-fi
-# The fake's certificate is the only trust anchor the aggregator needs here: SSL_CERT_FILE is where .NET (and
-# OpenSSL) read trusted roots on Linux. Credentials come from the standard AWS environment variables.
-SSL_CERT_FILE="$repo_root/$work/fake-ca.pem" HOST_NAME=bench-node \
-AWS_ACCESS_KEY_ID="$cw_key" AWS_SECRET_ACCESS_KEY="$cw_secret" AWS_REGION="$cw_region" \
-  dotnet .tmp/bin/aggregator/Gateway.Aggregator.dll -c "$work/fluent-bit.conf" >"$work/aggregator.log" 2>&1 &
-pid=$!
-unset DOTNET_PerfMapEnabled DOTNET_EnableWriteXorExecute
+  echo "==> run $run: $label"
+  # BENCH_PERF=1: profile the measured run (perf record; JIT'd frames named via the perf map) into $work/perf.data.
+  if [ -n "${BENCH_PERF:-}" ]; then
+    export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
+  fi
+  # The fake's certificate is the only trust anchor the aggregator needs here: SSL_CERT_FILE is where .NET (and
+  # OpenSSL) read trusted roots on Linux. Credentials come from the standard AWS environment variables.
+  SSL_CERT_FILE="$repo_root/$work/fake-ca.pem" HOST_NAME=bench-node \
+  AWS_ACCESS_KEY_ID="$cw_key" AWS_SECRET_ACCESS_KEY="$cw_secret" AWS_REGION="$cw_region" \
+    dotnet "$dll" -c "$work/fluent-bit.conf" >"$work/aggregator.log" 2>&1 &
+  pid=$!
+  unset DOTNET_PerfMapEnabled DOTNET_EnableWriteXorExecute
 
-wait_ready "http://127.0.0.1:${http_port}/readyz" "$pid" "$work/aggregator.log"
+  wait_ready "http://127.0.0.1:${http_port}/readyz" "$pid" "$work/aggregator.log"
 
-metric() { curl -fsS "http://127.0.0.1:${http_port}/metrics" 2>/dev/null | awk -v m="$1" '$1 ~ "^"m { n += $2 } END { printf "%.0f", n + 0 }'; }
+  # Warm-up (JIT, first segment files, every stream created) so the measured run is the steady state.
+  dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records "$warmup" --connections "$connections" --batch "$batch" --kubernetes-pods "$pods" >/dev/null
+  wait_delivered
+  local warm_messages warm_flushed warm_puts
+  warm_messages="$(metric gateway_forward_messages_total)"
+  warm_flushed="$(metric gateway_output_records_flushed_total)"
+  warm_puts="$(metric gateway_cloudwatch_put_requests_total)"
 
-# Everything queued for the output is done with (delivered, or rejected by CloudWatch and counted).
-wait_delivered() {
-  for _ in $(seq 1 1200); do
-    local queued flushed
-    queued="$(metric gateway_output_chunks_queued_total)"
-    flushed="$(metric gateway_output_chunks_flushed_total)"
-    [ "$queued" -gt 0 ] && [ "$flushed" -ge "$queued" ] && return 0
-    sleep 0.1
-  done
-  echo "timed out waiting for delivery" >&2
-  return 1
+  local perf_pid=""
+  if [ -n "${BENCH_PERF:-}" ]; then
+    perf record -F 499 -g -p "$pid" -o "$work/perf.data" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
+  # BENCH_SAMPLE=1: every second, the aggregator's RSS (anonymous / file / shmem), GC heap, chunk bytes in memory
+  # and the output's queue, to $work/samples.
+  local sampler_pid=""
+  if [ -n "${BENCH_SAMPLE:-}" ]; then
+    ( while kill -0 "$pid" 2>/dev/null; do
+        printf '%s %s gc_heap=%s gc_committed=%s memory_bytes=%s disk_bytes=%s queue_depth=%s chunks_flushed=%s\n' "$(date +%T)" \
+          "$(awk '/^(VmRSS|RssAnon|RssFile|RssShmem)/ { printf "%s%.0fMiB ", $1, $2 / 1024 }' "/proc/$pid/status")" \
+          "$(metric dotnet_gc_last_collection_heap_size)" "$(metric dotnet_gc_last_collection_memory_committed)" \
+          "$(metric gateway_buffer_memory_bytes)" "$(metric gateway_buffer_disk_bytes)" "$(metric gateway_output_queue_depth)" \
+          "$(metric gateway_output_chunks_flushed_total)"
+        sleep 1
+      done ) >"$work/samples" 2>/dev/null &
+    sampler_pid=$!
+  fi
+  local before start_ns result after end_ns
+  before="$(cpu_ticks "$pid")"
+  start_ns="$(date +%s%N)"
+  echo "    load: $records records over $pods pods, $connections connections, $batch records per message (acks on)"
+  result="$(dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records "$records" --connections "$connections" --batch "$batch" --kubernetes-pods "$pods")"
+  echo "    $result"
+  # Until the output has delivered everything the grep filter let through (Flush interval included).
+  wait_delivered
+  after="$(cpu_ticks "$pid")"
+  end_ns="$(date +%s%N)"
+  if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+  fi
+  [ -n "$sampler_pid" ] && { kill "$sampler_pid" 2>/dev/null || true; wait "$sampler_pid" 2>/dev/null || true; }
+
+  local messages flushed puts cpu_seconds wall_seconds per_cpu ratio peak rejected
+  messages=$(( $(metric gateway_forward_messages_total) - warm_messages ))
+  flushed=$(( $(metric gateway_output_records_flushed_total) - warm_flushed ))
+  puts=$(( $(metric gateway_cloudwatch_put_requests_total) - warm_puts ))
+  cpu_seconds="$(awk -v a="$after" -v b="$before" -v t="$ticks" 'BEGIN { printf "%.2f", (a - b) / t }')"
+  wall_seconds="$(awk -v a="$end_ns" -v b="$start_ns" 'BEGIN { printf "%.2f", (a - b) / 1e9 }')"
+  per_cpu="$(awk -v r="$records" -v c="$cpu_seconds" 'BEGIN { if (c > 0) printf "%.0f", r / c; else print "n/a" }')"
+  ratio="$(awk -v m="$messages" -v p="$puts" 'BEGIN { if (p > 0) printf "%.1f", m / p; else print "n/a" }')"
+  peak="$(peak_rss_mib "$pid")"
+  rejected="$(metric gateway_cloudwatch_events_rejected_total)"
+
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  pid=""
+  rm -rf "$storage"
+  echo "    wall ${wall_seconds} s to the last delivery, ${cpu_seconds} CPU s, ${per_cpu} records per CPU-s, peak RSS ${peak} MiB"
+  echo "    ${messages} forward chunks, ${puts} PutLogEvents (${ratio} chunks per request), ${flushed} of ${records} records delivered (grep drops level=debug, 1 in 8), ${rejected} events rejected"
+  rows+=("| ${label} | ${per_cpu} | ${peak} MiB | ${messages} | ${puts} | ${ratio} | ${flushed} |")
 }
 
-# Warm-up (JIT, first segment files, every stream created) so the measured run is the steady state.
-dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records "$warmup" --connections "$connections" --batch "$batch" --kubernetes-pods "$pods" >/dev/null
-wait_delivered
-warm_messages="$(metric gateway_forward_messages_total)"
-warm_flushed="$(metric gateway_output_records_flushed_total)"
-warm_puts="$(metric gateway_cloudwatch_put_requests_total)"
+for run in $(seq 1 "$runs"); do
+  for build in "${builds[@]}"; do
+    run_once "${build%%=*}" "${build#*=}" "$run"
+  done
+done
 
-perf_pid=""
-if [ -n "${BENCH_PERF:-}" ]; then
-  perf record -F 499 -g -p "$pid" -o "$work/perf.data" >/dev/null 2>&1 &
-  perf_pid=$!
-fi
-# BENCH_SAMPLE=1: every second, the aggregator's RSS, chunk bytes in memory and the output's queue, to $work/samples.
-sampler_pid=""
-if [ -n "${BENCH_SAMPLE:-}" ]; then
-  ( while kill -0 "$pid" 2>/dev/null; do
-      printf '%s rss_mib=%s gc_heap=%s gc_committed=%s memory_bytes=%s disk_bytes=%s queue_depth=%s chunks_flushed=%s\n' "$(date +%T)" \
-        "$(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")" "$(metric dotnet_gc_last_collection_heap_size)" \
-        "$(metric dotnet_gc_last_collection_memory_committed)" "$(metric gateway_buffer_memory_bytes)" \
-        "$(metric gateway_buffer_disk_bytes)" "$(metric gateway_output_queue_depth)" "$(metric gateway_output_chunks_flushed_total)"
-      curl -fsS "http://127.0.0.1:${http_port}/metrics" 2>/dev/null | grep '^dotnet_gc_last_collection_heap_size' | tr '\n' ' '; echo
-      sleep 1
-    done ) >"$work/samples" 2>/dev/null &
-  sampler_pid=$!
-fi
-before="$(cpu_ticks "$pid")"
-start_ns="$(date +%s%N)"
-echo "==> load: $records records over $pods pods, $connections connections, $batch records per message (acks on)"
-result="$(dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records "$records" --connections "$connections" --batch "$batch" --kubernetes-pods "$pods")"
-echo "    $result"
-# Until the output has delivered everything the grep filter let through (Flush interval included).
-wait_delivered
-after="$(cpu_ticks "$pid")"
-end_ns="$(date +%s%N)"
-if [ -n "$perf_pid" ]; then
-  kill -INT "$perf_pid" 2>/dev/null || true
-  wait "$perf_pid" 2>/dev/null || true
-fi
-
-[ -n "$sampler_pid" ] && { kill "$sampler_pid" 2>/dev/null || true; wait "$sampler_pid" 2>/dev/null || true; }
-messages=$(( $(metric gateway_forward_messages_total) - warm_messages ))
-flushed=$(( $(metric gateway_output_records_flushed_total) - warm_flushed ))
-puts=$(( $(metric gateway_cloudwatch_put_requests_total) - warm_puts ))
-cpu_seconds="$(awk -v a="$after" -v b="$before" -v t="$ticks" 'BEGIN { printf "%.2f", (a - b) / t }')"
-wall_seconds="$(awk -v a="$end_ns" -v b="$start_ns" 'BEGIN { printf "%.2f", (a - b) / 1e9 }')"
-per_cpu="$(awk -v r="$records" -v c="$cpu_seconds" 'BEGIN { if (c > 0) printf "%.0f", r / c; else print "n/a" }')"
-ratio="$(awk -v m="$messages" -v p="$puts" 'BEGIN { if (p > 0) printf "%.1f", m / p; else print "n/a" }')"
-peak_rss_mib="$(peak_rss_mib "$pid")"
-sent_total="$(metric gateway_cloudwatch_events_sent_total)"
-rejected="$(metric gateway_cloudwatch_events_rejected_total)"
-
-kill -TERM "$pid" 2>/dev/null || true
-wait "$pid" 2>/dev/null || true
-pid=""
 kill -TERM "$fake_pid" 2>/dev/null || true
 wait "$fake_pid" 2>/dev/null || true
 fake_pid=""
 summary="$(grep '^cloudwatch_requests' "$work/fakes.log" || echo 'cloudwatch_requests (none reported)')"
 
 echo
-echo "wall s (to last delivery): $wall_seconds"
-echo "aggregator CPU s:          $cpu_seconds"
-echo "records per CPU-s:         $per_cpu"
-echo "peak RSS (VmHWM):          ${peak_rss_mib} MiB"
-echo "forward chunks received:   $messages (measured run)"
-echo "PutLogEvents requests:     $puts (measured run; ${ratio} chunks per request)"
-echo "records delivered:         $flushed of $records sent (grep drops level=debug, 1 in 8)"
-echo "cloudwatch events:         ${sent_total} accepted, ${rejected} rejected (whole run)"
-echo "fake CloudWatch Logs:      ${summary}"
+echo "| Build | Records per CPU-s | Peak RSS | Forward chunks | PutLogEvents | Chunks per request | Records delivered |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+printf '%s\n' "${rows[@]}"
+echo
+echo "fake CloudWatch Logs (all runs): ${summary}"

@@ -10,7 +10,8 @@ namespace Gateway.Aggregator.Outputs.CloudWatch;
 /// </summary>
 internal sealed class CloudWatchPagePool(int maxPages)
 {
-    public const int PageBytes = 16 * 1024;
+    public const int PageShift = 14;
+    public const int PageBytes = 1 << PageShift; // 16 KiB
 
     private readonly Lock _gate = new();
     private readonly byte[][] _free = new byte[Math.Max(1, maxPages)][];
@@ -52,6 +53,9 @@ internal sealed class CloudWatchPagePool(int maxPages)
 /// </summary>
 internal sealed class CloudWatchMessagePages : IDisposable
 {
+    private const int PageShift = CloudWatchPagePool.PageShift;
+    private const int PageMask = CloudWatchPagePool.PageBytes - 1;
+
     private readonly CloudWatchPagePool _pool;
     private readonly List<byte[]> _pages = [];
     private int _written;
@@ -85,23 +89,61 @@ internal sealed class CloudWatchMessagePages : IDisposable
 
     /// <summary>
     /// Appends ASCII JSON text escaped as a JSON string's content: only <c>"</c> and <c>\</c> need it (JSON text
-    /// has no raw control characters, and with escape_unicode no bytes over 0x7F).
+    /// has no raw control characters, and with escape_unicode no bytes over 0x7F). Per record, so it escapes
+    /// straight into the current page when the worst case (every byte doubled) fits, as it mostly does.
     /// </summary>
     public void WriteEscapedAsciiJson(ReadOnlySpan<byte> json)
     {
+        var worst = json.Length * 2;
+        var free = FreeSpanOfCurrentPage();
+        if (free.Length >= worst)
+        {
+            _written += EscapeAsciiJson(json, free);
+            return;
+        }
+
+        // Near the end of a page: escape into a scratch, then copy across the page boundary.
+        var scratch = ArrayPool<byte>.Shared.Rent(worst);
+        try
+        {
+            Write(scratch.AsSpan(0, EscapeAsciiJson(json, scratch)));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    /// <summary>Escapes <c>"</c> and <c>\</c>; <paramref name="destination"/> holds twice the text. Returns bytes written.</summary>
+    internal static int EscapeAsciiJson(ReadOnlySpan<byte> json, Span<byte> destination)
+    {
+        var written = 0;
         while (true)
         {
             var next = json.IndexOfAny((byte)'"', (byte)'\\');
             if (next < 0)
             {
-                Write(json);
-                return;
+                json.CopyTo(destination[written..]);
+                return written + json.Length;
             }
 
-            Write(json[..next]);
-            Write(json[next] == (byte)'"' ? "\\\""u8 : "\\\\"u8);
+            json[..next].CopyTo(destination[written..]);
+            written += next;
+            destination[written++] = (byte)'\\';
+            destination[written++] = json[next];
             json = json[(next + 1)..];
         }
+    }
+
+    private Span<byte> FreeSpanOfCurrentPage()
+    {
+        var page = _written >> PageShift;
+        if (page == _pages.Count)
+        {
+            _pages.Add(_pool.Rent());
+        }
+
+        return _pages[page].AsSpan(_written & PageMask);
     }
 
     /// <summary>Copies <paramref name="destination"/>.Length stored bytes starting at <paramref name="offset"/>.</summary>
