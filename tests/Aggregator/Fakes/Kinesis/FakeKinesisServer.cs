@@ -1,15 +1,10 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Text;
 using System.Text.Json;
 using Gateway.Aggregator.Tests.Fakes.CloudWatchLogs;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using static Gateway.Aggregator.Tests.Fakes.CloudWatchLogs.AwsJsonAnswers;
 
 namespace Gateway.Aggregator.Tests.Fakes.Kinesis;
 
@@ -51,7 +46,7 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
     private long _sequence = 49_000_000_000_000_000;
     private int _injectedFaults;
     private int _failedRecords;
-    private WebApplication? _app;
+    private FakeHttpServer? _http;
 
     public FakeKinesisServer(int seed = 4242)
     {
@@ -108,19 +103,11 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(o =>
-        {
-            o.Listen(IPAddress.Loopback, 0);
-            o.Limits.MaxRequestBodySize = 64 * 1024 * 1024;
-        });
-        var app = builder.Build();
-        app.MapPost("/", HandleAsync);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        Endpoint = new Uri(address.EndsWith('/') ? address : address + "/");
-        _app = app;
+        // Well above Kestrel's default (30 MB), so even a grossly oversized request gets the fake's AWS-shaped answer, not Kestrel's 413.
+        _http = await FakeHttpServer.StartAsync(
+            app => app.MapPost("/", HandleAsync),
+            configure: kestrel => kestrel.Limits.MaxRequestBodySize = 64 * 1024 * 1024);
+        Endpoint = _http.Endpoint;
     }
 
     private static IReadOnlyList<StoredKinesisRecord> Snapshot(ConcurrentDictionary<string, List<StoredKinesisRecord>> streams, string name)
@@ -138,18 +125,13 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
-        using var buffer = new MemoryStream();
-        await context.Request.Body.CopyToAsync(buffer);
-        var (status, response) = Dispatch(context.Request, buffer.ToArray());
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/x-amz-json-1.1";
-        context.Response.Headers["x-amzn-RequestId"] = Guid.NewGuid().ToString();
-        await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(response));
+        var (status, response) = Dispatch(context.Request, await ReadBodyAsync(context.Request));
+        await WriteAsync(context.Response, status, AwsJsonAnswers.ContentType, response);
     }
 
     private (int Status, string Body) Dispatch(HttpRequest request, byte[] body)
     {
-        if (!request.ContentType?.StartsWith("application/x-amz-json-1.1", StringComparison.Ordinal) ?? true)
+        if (!request.ContentType?.StartsWith(AwsJsonAnswers.ContentType, StringComparison.Ordinal) ?? true)
         {
             return Error(400, "SerializationException", $"unexpected Content-Type '{request.ContentType}'");
         }
@@ -383,20 +365,11 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
         return Error(400, type, message);
     }
 
-    private static string? Str(JsonElement root, string name) =>
-        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    private static (int, string) Ok(string json) => (200, json);
-
-    private static (int, string) Error(int status, string type, string message) =>
-        (status, JsonSerializer.Serialize(new Dictionary<string, string> { ["__type"] = type, ["message"] = message }));
-
     public async ValueTask DisposeAsync()
     {
-        if (_app is not null)
+        if (_http is not null)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await _http.DisposeAsync();
         }
     }
 }
