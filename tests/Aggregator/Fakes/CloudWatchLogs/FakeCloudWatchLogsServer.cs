@@ -46,13 +46,12 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, string> _secrets = new(StringComparer.Ordinal) { [AccessKey] = SecretKey };
     private readonly ConcurrentDictionary<string, string> _sessionTokens = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string RoleArn, string? ExternalId, string SessionName)> _assumeRoleCalls = new();
-    private readonly Random _random;
-    private readonly Lock _randomGate = new();
+    private readonly PercentRoll _roll;
     private FakeHttpServer? _http;
 
     public FakeCloudWatchLogsServer(int seed = 12345)
     {
-        _random = new Random(seed);
+        _roll = new PercentRoll(seed);
     }
 
     public Uri Endpoint { get; private set; } = new("http://127.0.0.1/");
@@ -208,11 +207,7 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
 
         if (operation != "GetLogEvents")
         {
-            double roll;
-            lock (_randomGate)
-            {
-                roll = _random.NextDouble() * 100;
-            }
+            var roll = _roll.Next();
 
             if (roll < ThrottlePercent + ServerErrorPercent)
             {

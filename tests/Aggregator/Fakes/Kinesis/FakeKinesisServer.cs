@@ -41,8 +41,7 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
     private readonly ConcurrentQueue<KinesisPutCall> _calls = new();
     private readonly ConcurrentQueue<string> _violations = new();
     private readonly Dictionary<string, string> _secrets = new(StringComparer.Ordinal) { [AccessKey] = SecretKey };
-    private readonly Random _random;
-    private readonly Lock _randomGate = new();
+    private readonly PercentRoll _roll;
     private long _sequence = 49_000_000_000_000_000;
     private int _injectedFaults;
     private int _failedRecords;
@@ -50,7 +49,7 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
 
     public FakeKinesisServer(int seed = 4242)
     {
-        _random = new Random(seed);
+        _roll = new PercentRoll(seed);
     }
 
     public Uri Endpoint { get; private set; } = new("http://127.0.0.1/");
@@ -158,7 +157,7 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
             return Error(400, "AccessDeniedException", $"User: arn:aws:iam::123456789012:user/test is not authorized to perform: {service}:{operation}");
         }
 
-        var roll = Roll();
+        var roll = _roll.Next();
         if (roll < ThrottlePercent + ServerErrorPercent)
         {
             Interlocked.Increment(ref _injectedFaults);
@@ -188,56 +187,73 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
 
     private (int, string) PutRecordBatch(JsonElement root)
     {
+        const string operation = "PutRecordBatch";
         var stream = Str(root, "DeliveryStreamName") ?? string.Empty;
-        if (ParseRecords(root, "PutRecordBatch", stream, withPartitionKey: false, FirehoseMaxRecords, FirehoseMaxRecordBytes, FirehoseMaxRequestBytes, out var records) is { } invalid)
+        if (ParseRecords(root, operation, stream, withPartitionKey: false, FirehoseMaxRecords, FirehoseMaxRecordBytes, FirehoseMaxRequestBytes, out var records) is { } invalid)
         {
             return invalid;
         }
 
         if (!_deliveryStreams.TryGetValue(stream, out var stored))
         {
-            _calls.Enqueue(new KinesisPutCall("PutRecordBatch", stream, records.Count, records.Sum(r => (long)r.Data.Length), 0, "ResourceNotFoundException"));
-            return Error(400, "ResourceNotFoundException", $"Firehose {stream} under account 123456789012 not found.");
+            return NotFound(operation, stream, records, $"Firehose {stream} under account 123456789012 not found.");
         }
 
-        var responses = new List<Dictionary<string, string>>(records.Count);
-        var failed = 0;
-        lock (stored)
-        {
-            foreach (var record in records)
-            {
-                if (FailThisRecord())
-                {
-                    failed++;
-                    responses.Add(new Dictionary<string, string> { ["ErrorCode"] = "ServiceUnavailableException", ["ErrorMessage"] = "Slow down." });
-                    continue;
-                }
-
-                stored.Add(record);
-                responses.Add(new Dictionary<string, string> { ["RecordId"] = Convert.ToBase64String(Guid.NewGuid().ToByteArray()) });
-            }
-        }
-
-        _calls.Enqueue(new KinesisPutCall("PutRecordBatch", stream, records.Count, records.Sum(r => (long)r.Data.Length), failed, "OK"));
+        var responses = Store(
+            records,
+            stored,
+            new Dictionary<string, string> { ["ErrorCode"] = "ServiceUnavailableException", ["ErrorMessage"] = "Slow down." },
+            () => new Dictionary<string, string> { ["RecordId"] = Convert.ToBase64String(Guid.NewGuid().ToByteArray()) },
+            out var failed);
+        _calls.Enqueue(new KinesisPutCall(operation, stream, records.Count, DataBytes(records), failed, "OK"));
         return Ok(JsonSerializer.Serialize(new Dictionary<string, object> { ["FailedPutCount"] = failed, ["Encrypted"] = false, ["RequestResponses"] = responses }));
     }
 
     private (int, string) PutRecords(JsonElement root)
     {
+        const string operation = "PutRecords";
         var stream = Str(root, "StreamName") ?? string.Empty;
-        if (ParseRecords(root, "PutRecords", stream, withPartitionKey: true, StreamsMaxRecords, StreamsMaxRecordBytes, StreamsMaxRequestBytes, out var records) is { } invalid)
+        if (ParseRecords(root, operation, stream, withPartitionKey: true, StreamsMaxRecords, StreamsMaxRecordBytes, StreamsMaxRequestBytes, out var records) is { } invalid)
         {
             return invalid;
         }
 
         if (!_dataStreams.TryGetValue(stream, out var stored))
         {
-            _calls.Enqueue(new KinesisPutCall("PutRecords", stream, records.Count, records.Sum(r => (long)r.Data.Length), 0, "ResourceNotFoundException"));
-            return Error(400, "ResourceNotFoundException", $"Stream {stream} under account 123456789012 not found.");
+            return NotFound(operation, stream, records, $"Stream {stream} under account 123456789012 not found.");
         }
 
+        var responses = Store(
+            records,
+            stored,
+            new Dictionary<string, string>
+            {
+                ["ErrorCode"] = "ProvisionedThroughputExceededException",
+                ["ErrorMessage"] = $"Rate exceeded for shard shardId-000000000000 in stream {stream} under account 123456789012.",
+            },
+            () => new Dictionary<string, string>
+            {
+                ["SequenceNumber"] = Interlocked.Increment(ref _sequence).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["ShardId"] = "shardId-000000000000",
+            },
+            out var failed);
+        _calls.Enqueue(new KinesisPutCall(operation, stream, records.Count, DataBytes(records), failed, "OK"));
+        return Ok(JsonSerializer.Serialize(new Dictionary<string, object> { ["FailedRecordCount"] = failed, ["Records"] = responses, ["EncryptionType"] = "NONE" }));
+    }
+
+    /// <summary>
+    /// Stores each record in order unless injection fails it (<see cref="RecordFailurePercent"/>); returns the
+    /// per-record answers, <paramref name="failure"/> for a failed one and a fresh <paramref name="accepted"/> answer otherwise.
+    /// </summary>
+    private List<Dictionary<string, string>> Store(
+        List<StoredKinesisRecord> records,
+        List<StoredKinesisRecord> stored,
+        Dictionary<string, string> failure,
+        Func<Dictionary<string, string>> accepted,
+        out int failed)
+    {
         var responses = new List<Dictionary<string, string>>(records.Count);
-        var failed = 0;
+        failed = 0;
         lock (stored)
         {
             foreach (var record in records)
@@ -245,26 +261,25 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
                 if (FailThisRecord())
                 {
                     failed++;
-                    responses.Add(new Dictionary<string, string>
-                    {
-                        ["ErrorCode"] = "ProvisionedThroughputExceededException",
-                        ["ErrorMessage"] = $"Rate exceeded for shard shardId-000000000000 in stream {stream} under account 123456789012.",
-                    });
+                    responses.Add(failure);
                     continue;
                 }
 
                 stored.Add(record);
-                responses.Add(new Dictionary<string, string>
-                {
-                    ["SequenceNumber"] = Interlocked.Increment(ref _sequence).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    ["ShardId"] = "shardId-000000000000",
-                });
+                responses.Add(accepted());
             }
         }
 
-        _calls.Enqueue(new KinesisPutCall("PutRecords", stream, records.Count, records.Sum(r => (long)r.Data.Length), failed, "OK"));
-        return Ok(JsonSerializer.Serialize(new Dictionary<string, object> { ["FailedRecordCount"] = failed, ["Records"] = responses, ["EncryptionType"] = "NONE" }));
+        return responses;
     }
+
+    private (int, string) NotFound(string operation, string stream, List<StoredKinesisRecord> records, string message)
+    {
+        _calls.Enqueue(new KinesisPutCall(operation, stream, records.Count, DataBytes(records), 0, "ResourceNotFoundException"));
+        return Error(400, "ResourceNotFoundException", message);
+    }
+
+    private static long DataBytes(List<StoredKinesisRecord> records) => records.Sum(r => (long)r.Data.Length);
 
     /// <summary>Reads and checks <c>Records</c>; null when valid, else the error AWS gives (also a violation).</summary>
     private (int, string)? ParseRecords(JsonElement root, string operation, string stream, bool withPartitionKey, int maxRecords, int maxRecordBytes, int maxRequestBytes, out List<StoredKinesisRecord> records)
@@ -339,17 +354,9 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
         return null;
     }
 
-    private double Roll()
-    {
-        lock (_randomGate)
-        {
-            return _random.NextDouble() * 100;
-        }
-    }
-
     private bool FailThisRecord()
     {
-        if (RecordFailurePercent <= 0 || Roll() >= RecordFailurePercent)
+        if (RecordFailurePercent <= 0 || _roll.Next() >= RecordFailurePercent)
         {
             return false;
         }
