@@ -105,6 +105,7 @@ ${BENCH_MAX_CHUNKS_UP:+    storage.max_chunks_up ${BENCH_MAX_CHUNKS_UP}}
     log_stream_prefix   \${HOST_NAME}-
     auto_create_group   true
     extra_user_agent    container-insights
+${BENCH_BATCH_MEM:+    batch_mem_limit     ${BENCH_BATCH_MEM}}
 CONF
 
 # BENCH_PERF=1: profile the measured run (perf record; JIT'd frames named via the perf map) into $work/perf.data.

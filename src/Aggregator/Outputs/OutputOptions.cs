@@ -60,6 +60,9 @@ internal sealed class OutputOptions
 
     public int GetInt(string key, int fallback, int min, int max) => (int)ConfigValues.Integer(_section.Find(key), fallback, min, max);
 
+    /// <summary>A size such as <c>64M</c> or <c>512k</c> (Fluent Bit's units); bad values throw with file:line.</summary>
+    public long GetSize(string key, long fallback, long min) => ConfigValues.Size(_section.Find(key), fallback, min);
+
     /// <summary>A positive duration as Fluent Bit's time options: seconds, or with an s/m/h/d suffix.</summary>
     public TimeSpan GetDuration(string key, TimeSpan fallback)
     {

@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using System.Security.Cryptography;
 using Amazon.Runtime;
 
 namespace Gateway.Engine.Aws;
@@ -78,7 +79,14 @@ internal sealed class AwsJsonClient : IDisposable
 
     /// <summary>Sends one operation. <paramref name="body"/> is the JSON request body.</summary>
     /// <param name="extraHeader">One more signed header (lower-case name), e.g. CloudWatch's <c>x-amzn-logs-format</c>.</param>
-    public async Task<AwsJsonResponse> SendAsync(string operation, ReadOnlyMemory<byte> body, CancellationToken cancellationToken, KeyValuePair<string, string>? extraHeader = null)
+    public Task<AwsJsonResponse> SendAsync(string operation, ReadOnlyMemory<byte> body, CancellationToken cancellationToken, KeyValuePair<string, string>? extraHeader = null) =>
+        SendAsync(operation, new RequestBody(body, null), cancellationToken, extraHeader);
+
+    /// <summary>Sends one operation whose body is produced on demand (hashed, then streamed; never one buffer).</summary>
+    public Task<AwsJsonResponse> SendAsync(string operation, AwsRequestBody body, CancellationToken cancellationToken, KeyValuePair<string, string>? extraHeader = null) =>
+        SendAsync(operation, new RequestBody(default, body), cancellationToken, extraHeader);
+
+    private async Task<AwsJsonResponse> SendAsync(string operation, RequestBody body, CancellationToken cancellationToken, KeyValuePair<string, string>? extraHeader)
     {
         await _concurrency.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -118,7 +126,7 @@ internal sealed class AwsJsonClient : IDisposable
         }
     }
 
-    private HttpRequestMessage BuildRequest(string operation, ReadOnlyMemory<byte> body, ImmutableCredentials credentials, KeyValuePair<string, string>? extraHeader)
+    private HttpRequestMessage BuildRequest(string operation, RequestBody body, ImmutableCredentials credentials, KeyValuePair<string, string>? extraHeader)
     {
         var now = _time.GetUtcNow().UtcDateTime;
         var target = _settings.TargetPrefix + "." + operation;
@@ -139,10 +147,20 @@ internal sealed class AwsJsonClient : IDisposable
             signed[extra.Key] = extra.Value;
         }
 
-        var authorization = AwsSigV4.Sign(credentials, _settings.Region, _settings.SigningService, now, _endpoint.AbsolutePath, signed, body.Span);
+        Span<byte> payloadHash = stackalloc byte[32];
+        if (body.Streamed is { } streamed)
+        {
+            streamed.ComputeSha256(payloadHash);
+        }
+        else
+        {
+            SHA256.HashData(body.Memory.Span, payloadHash);
+        }
+
+        var authorization = AwsSigV4.SignPayloadHash(credentials, _settings.Region, _settings.SigningService, now, _endpoint.AbsolutePath, signed, payloadHash);
         var request = new HttpRequestMessage(HttpMethod.Post, _endpoint)
         {
-            Content = new ReadOnlyMemoryContent(body),
+            Content = body.Streamed is { } content ? content.CreateContent() : new ReadOnlyMemoryContent(body.Memory),
             Version = System.Net.HttpVersion.Version11,
         };
         request.Content.Headers.ContentType = JsonContentType;
@@ -162,6 +180,9 @@ internal sealed class AwsJsonClient : IDisposable
         request.Headers.TryAddWithoutValidation("User-Agent", _userAgent);
         return request;
     }
+
+    /// <summary>A body in one buffer (small operations) or produced on demand (<see cref="AwsRequestBody"/>).</summary>
+    private readonly record struct RequestBody(ReadOnlyMemory<byte> Memory, AwsRequestBody? Streamed);
 
     public void Dispose()
     {

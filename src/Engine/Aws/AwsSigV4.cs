@@ -28,17 +28,31 @@ internal static class AwsSigV4
         SortedDictionary<string, string> headers,
         ReadOnlySpan<byte> body)
     {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(body, hash);
+        return SignPayloadHash(credentials, region, service, signedAtUtc, path, headers, hash);
+    }
+
+    /// <summary>As <see cref="Sign"/>, for a body hashed by the caller (one that is never a single buffer).</summary>
+    public static string SignPayloadHash(
+        ImmutableCredentials credentials,
+        string region,
+        string service,
+        DateTime signedAtUtc,
+        string path,
+        SortedDictionary<string, string> headers,
+        ReadOnlySpan<byte> payloadSha256)
+    {
         var signedHeaders = string.Join(';', headers.Keys);
-        var canonical = CanonicalRequest(path, headers, signedHeaders, body);
+        var canonical = CanonicalRequest(path, headers, signedHeaders, payloadSha256);
         return AWS4Signer.ComputeSignature(credentials, region, signedAtUtc, service, signedHeaders, canonical).ForAuthorizationHeader;
     }
 
     public static string FormatDate(DateTime utc) => utc.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
 
-    internal static string CanonicalRequest(string path, SortedDictionary<string, string> headers, string signedHeaders, ReadOnlySpan<byte> body)
+    internal static string CanonicalRequest(string path, SortedDictionary<string, string> headers, string signedHeaders, ReadOnlySpan<byte> payloadSha256)
     {
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(body, hash);
+        var hash = payloadSha256;
         var text = new System.Text.StringBuilder(256);
         text.Append("POST\n").Append(string.IsNullOrEmpty(path) ? "/" : path).Append("\n\n");
         foreach (var (name, value) in headers)

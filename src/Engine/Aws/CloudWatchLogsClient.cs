@@ -57,10 +57,11 @@ internal interface ICloudWatchLogsClient : IDisposable
     Task<DescribeLogStreamsResult> DescribeLogStreamsAsync(string logGroupName, string? logStreamNamePrefix, string? nextToken, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Sends events already encoded as the JSON array the API takes
-    /// (<c>[{"timestamp":ms,"message":"..."},...]</c>, in time order), so callers build it once from pooled buffers.
+    /// Sends events as the JSON array the API takes (<c>[{"timestamp":ms,"message":"..."},...]</c>, in time order),
+    /// read from <paramref name="logEventsArray"/>: readable and seekable with an exact length, it is read once to
+    /// sign the request and once per attempt to send it, so a 1 MiB request never has to exist as one buffer.
     /// </summary>
-    Task<PutLogEventsResult> PutLogEventsAsync(string logGroupName, string logStreamName, ReadOnlyMemory<byte> encodedEventsArray, CancellationToken cancellationToken);
+    Task<PutLogEventsResult> PutLogEventsAsync(string logGroupName, string logStreamName, Stream logEventsArray, CancellationToken cancellationToken);
 }
 
 /// <summary>CloudWatch Logs over <see cref="AwsJsonClient"/> (<c>X-Amz-Target: Logs_20140328.*</c>).</summary>
@@ -168,29 +169,22 @@ internal sealed class CloudWatchLogsClient : ICloudWatchLogsClient
         return new DescribeLogStreamsResult(response, names, next);
     }
 
-    public async Task<PutLogEventsResult> PutLogEventsAsync(string logGroupName, string logStreamName, ReadOnlyMemory<byte> encodedEventsArray, CancellationToken cancellationToken)
+    public async Task<PutLogEventsResult> PutLogEventsAsync(string logGroupName, string logStreamName, Stream logEventsArray, CancellationToken cancellationToken)
     {
-        var writer = new PooledBufferWriter(encodedEventsArray.Length + 512);
-        try
+        // {"logGroupName":"…","logStreamName":"…","logEvents": + the array + }: only the names are written here.
+        var head = Json(w =>
         {
-            using (var json = new Utf8JsonWriter(writer))
-            {
-                json.WriteStartObject();
-                json.WriteString("logGroupName", logGroupName);
-                json.WriteString("logStreamName", logStreamName);
-                json.WritePropertyName("logEvents");
-                json.WriteRawValue(encodedEventsArray.Span, skipInputValidation: true);
-                json.WriteEndObject();
-            }
-
-            var response = await _client.SendAsync("PutLogEvents", writer.WrittenMemory, cancellationToken, _logFormatHeader).ConfigureAwait(false);
-            return new PutLogEventsResult(response, response.IsSuccess ? ParseRejected(response.Body) : RejectedLogEventsInfo.None);
-        }
-        finally
-        {
-            writer.Dispose();
-        }
+            w.WriteString("logGroupName", logGroupName);
+            w.WriteString("logStreamName", logStreamName);
+            w.WritePropertyName("logEvents");
+            w.WriteRawValue("[]"u8, skipInputValidation: true);
+        });
+        var body = new AwsRequestBody(head[..^3], logEventsArray, EnvelopeTail);
+        var response = await _client.SendAsync("PutLogEvents", body, cancellationToken, _logFormatHeader).ConfigureAwait(false);
+        return new PutLogEventsResult(response, response.IsSuccess ? ParseRejected(response.Body) : RejectedLogEventsInfo.None);
     }
+
+    private static readonly byte[] EnvelopeTail = "}"u8.ToArray();
 
     internal static RejectedLogEventsInfo ParseRejected(byte[] body)
     {

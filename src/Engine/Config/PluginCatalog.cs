@@ -212,6 +212,9 @@ public sealed class PluginCatalog
             "region", "log_group_name", "log_group_template", "log_stream_name", "log_stream_prefix",
             "log_stream_template", "log_key", "log_format", "auto_create_group", "log_group_class",
             "log_retention_days", "metric_namespace", "metric_dimensions", "extra_user_agent", "new_log_group_tags",
+
+            // Gateway's own: the memory for batching records of many chunks into full requests.
+            "batch_mem_limit",
         ];
         Add(PluginKind.Output, "cloudwatch_logs", cloudWatchLogsKeys, AwsCredentialKeys);
 

@@ -101,6 +101,13 @@ public sealed class BatchingDispatchTests
 
         public bool ReleaseOnSendPending { get; init; } = true;
 
+        /// <summary>
+        /// As a real batching output's flush interval: what is held goes at the latest this long after it came
+        /// (with ReleaseOnSendPending). Without it the last few chunks of a run, too few to fill the window, would
+        /// wait forever — the contract says a batching output sends on its own in time.
+        /// </summary>
+        public TimeSpan FlushInterval { get; init; } = TimeSpan.FromSeconds(2);
+
         public List<string> Started { get; } = [];
 
         public int InFlight => Volatile.Read(ref _inFlight);
@@ -118,6 +125,11 @@ public sealed class BatchingDispatchTests
                 _held.Add(done);
                 _inFlight++;
                 _maxInFlight = Math.Max(_maxInFlight, _inFlight);
+            }
+
+            if (ReleaseOnSendPending)
+            {
+                _ = Task.Delay(FlushInterval, CancellationToken.None).ContinueWith(_ => done.TrySetResult(FlushResult.Ok), TaskScheduler.Default);
             }
 
             try

@@ -90,9 +90,8 @@ internal sealed class CloudWatchChunkProgress
     {
         public static ChunkKey Of(string tag, CloudWatchFlushPlan plan)
         {
-            var messages = plan.Messages.WrittenSpan;
             var first = new HashCode();
-            first.AddBytes(messages);
+            plan.Messages.AddTo(ref first);
             var second = new HashCode();
             second.AddBytes(MemoryMarshal.AsBytes(tag.AsSpan()));
             foreach (ref readonly var e in plan.Events)
@@ -102,7 +101,7 @@ internal sealed class CloudWatchChunkProgress
                 second.Add(e.Length);
             }
 
-            return new ChunkKey(tag, messages.Length, plan.EventCount, first.ToHashCode(), second.ToHashCode());
+            return new ChunkKey(tag, plan.Messages.WrittenCount, plan.EventCount, first.ToHashCode(), second.ToHashCode());
         }
     }
 }

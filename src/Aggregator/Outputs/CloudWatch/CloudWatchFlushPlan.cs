@@ -2,8 +2,12 @@ using System.Buffers;
 
 namespace Gateway.Aggregator.Outputs.CloudWatch;
 
-/// <summary>One record routed and formatted: where its message bytes are and when it happened.</summary>
-internal readonly record struct CloudWatchPlannedEvent(int Target, long TimestampMs, int Offset, int Length, int Sequence);
+/// <summary>
+/// One record routed and formatted: where its escaped message is in the plan's pages (<paramref name="Offset"/>,
+/// <paramref name="Length"/>), the message's own size as CloudWatch counts it (<paramref name="MessageBytes"/>,
+/// UTF-8 before escaping), and when it happened.
+/// </summary>
+internal readonly record struct CloudWatchPlannedEvent(int Target, long TimestampMs, int Offset, int Length, int MessageBytes, int Sequence);
 
 /// <summary>A byte buffer from the output's pool that can also be cut back (a skipped or truncated message).</summary>
 internal sealed class CloudWatchMessageBuffer : IBufferWriter<byte>, IDisposable
@@ -66,8 +70,9 @@ internal sealed class CloudWatchMessageBuffer : IBufferWriter<byte>, IDisposable
 }
 
 /// <summary>
-/// The work of one flush: every record's formatted message in one pooled buffer and the (target, time) index of
-/// each. It lives until the last of its records has been sent in some request (see <see cref="CloudWatchPendingChunk"/>).
+/// The work of one flush: every record's message, escaped for the request body, in pooled pages, and the
+/// (target, time) index of each. It lives until the last of its records has been sent in some request (see
+/// <see cref="CloudWatchPendingChunk"/>).
 /// </summary>
 internal sealed class CloudWatchFlushPlan : IDisposable
 {
@@ -75,18 +80,19 @@ internal sealed class CloudWatchFlushPlan : IDisposable
     private CloudWatchPlannedEvent[] _events;
     private int _count;
 
-    public CloudWatchFlushPlan(int eventCapacity, int chunkBytes, ArrayPool<byte> pool)
+    public CloudWatchFlushPlan(int eventCapacity, CloudWatchPagePool pages)
     {
         _events = ArrayPool<CloudWatchPlannedEvent>.Shared.Rent(Math.Max(eventCapacity, 1));
-        Messages = new CloudWatchMessageBuffer(chunkBytes + 1024, pool);
+        Messages = new CloudWatchMessagePages(pages);
     }
 
-    public CloudWatchMessageBuffer Messages { get; }
+    public CloudWatchMessagePages Messages { get; }
 
     public List<CloudWatchStreamTarget> Streams { get; } = [];
 
     public int EventCount => _count;
 
+    /// <summary>The messages' bytes as CloudWatch counts them (before escaping).</summary>
     public long MessageBytes { get; private set; }
 
     public ReadOnlySpan<CloudWatchPlannedEvent> Events => _events.AsSpan(0, _count);
@@ -114,7 +120,7 @@ internal sealed class CloudWatchFlushPlan : IDisposable
         }
 
         _events[_count++] = planned;
-        MessageBytes += planned.Length;
+        MessageBytes += planned.MessageBytes;
     }
 
     /// <summary>

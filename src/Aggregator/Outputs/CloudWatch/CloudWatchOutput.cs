@@ -45,12 +45,11 @@ internal sealed class CloudWatchOutput : IBatchingOutput
     private readonly Lock _roomGate = new();
 
     /// <summary>
-    /// The output's own pools. Formatted messages wait seconds for their request and requests are ~1-2 MiB: the
-    /// shared pool keeps only a few arrays per size, so the rest would be new large-object-heap arrays each time
-    /// (garbage only a full GC frees). These keep as many as the held-bytes cap lets be in use at once.
+    /// The output's own pools. Formatted messages wait seconds for their request: held in 16 KiB pages (not
+    /// chunk-sized arrays) they cost what they hold, and the pool keeps as many as the held-bytes cap lets be in
+    /// use, so steady traffic allocates none. Requests are streamed from the pages: no request body is ever built.
     /// </summary>
-    private readonly ArrayPool<byte> _buffers = ArrayPool<byte>.Create(maxArrayLength: 4 * 1024 * 1024, maxArraysPerBucket: 256);
-    private readonly SemaphoreSlim _bodySlots;
+    private readonly CloudWatchPagePool _pages;
     private readonly ArrayPool<CloudWatchQueuedEvent> _requests = ArrayPool<CloudWatchQueuedEvent>.Create(maxArrayLength: 16 * 1024, maxArraysPerBucket: 64);
 
     /// <summary>Messages are whole records as JSON with non-ASCII escaped (no <c>log_key</c>, escape_unicode on).</summary>
@@ -71,7 +70,7 @@ internal sealed class CloudWatchOutput : IBatchingOutput
         _backoff = new CloudWatchRetryBackoff(settings.AutoRetryRequests ? settings.MaxAttempts : 1, settings.BackoffBase, settings.BackoffCap, context.TimeProvider);
         _gate = new AdaptiveSendGate(settings.MaxConcurrentRequests);
         _time = context.TimeProvider;
-        _bodySlots = new SemaphoreSlim(Math.Max(1, settings.MaxConcurrentRequests));
+        _pages = new CloudWatchPagePool((int)Math.Min(int.MaxValue, (settings.MaxHeldBytes / CloudWatchPagePool.PageBytes) + 512));
         _messagesAreAsciiJson = _logKey is null && !_goJson && (_jsonFlags & FluentJsonFlags.RawUnicode) == 0;
     }
 
@@ -114,6 +113,7 @@ internal sealed class CloudWatchOutput : IBatchingOutput
 
         var eventCount = plan.EventCount;
         var messageBytes = plan.MessageBytes;
+        var storedBytes = plan.Messages.WrittenCount;
         if (eventCount == 0)
         {
             plan.Dispose();
@@ -129,7 +129,7 @@ internal sealed class CloudWatchOutput : IBatchingOutput
         }
 
         var pending = new CloudWatchPendingChunk(plan, delivered, _time.GetTimestamp());
-        var held = messageBytes + ((long)eventCount * CloudWatchOutputSettings.EventOverheadBytes);
+        var held = storedBytes + ((long)eventCount * CloudWatchOutputSettings.EventOverheadBytes);
         try
         {
             if (Interlocked.Add(ref _heldBytes, held) > _settings.MaxHeldBytes)
@@ -379,13 +379,14 @@ internal sealed class CloudWatchOutput : IBatchingOutput
     private async Task SendQueueAsync(CloudWatchStreamTarget target)
     {
         var queue = target.Queue;
-        var request = _requests.Rent(CloudWatchOutputSettings.MaxBatchEvents);
+        var body = new CloudWatchLogEventsStream();
         try
         {
             // Encoding is CPU work: let the caller (a flush or a timer) go on first.
             await Task.Yield();
             while (true)
             {
+                CloudWatchQueuedEvent[] request;
                 int count;
                 lock (queue.Gate)
                 {
@@ -400,60 +401,60 @@ internal sealed class CloudWatchOutput : IBatchingOutput
                         return;
                     }
 
+                    // Sized to what the queue holds (a full request's array is ~400 KB, most requests are far smaller).
+                    request = _requests.Rent(Math.Min(queue.Count, CloudWatchOutputSettings.MaxBatchEvents));
                     count = queue.TakeRequest(request);
                 }
 
-                count = DropAbandoned(request, count);
-                if (count == 0)
-                {
-                    continue;
-                }
-
-                bool sent;
                 try
                 {
-                    // A request body (~1-2 MiB) exists only while it holds one of the request slots, so many
-                    // streams ready at once do not each hold an encoded body while they wait for the send gate.
-                    await _bodySlots.WaitAsync(_stopping.Token).ConfigureAwait(false);
-                    var body = new CloudWatchMessageBuffer(64 * 1024, _buffers);
+                    count = DropAbandoned(request, count);
+                    if (count == 0)
+                    {
+                        continue;
+                    }
+
+                    bool sent;
                     try
                     {
-                        EncodeRequest(request.AsSpan(0, count), body);
-                        sent = await SendBatchAsync(target, body.WrittenMemory, count, _stopping.Token).ConfigureAwait(false);
+                        body.Reset(request, count);
+                        sent = await SendBatchAsync(target, body, count, _stopping.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+                    {
+                        sent = false;
+                    }
+                    catch (Exception ex)
+                    {
+                        CloudWatchLog.RequestFailed(_logger, Name, target.ToString(), ex);
+                        sent = false;
                     }
                     finally
                     {
-                        body.Dispose();
-                        _bodySlots.Release();
+                        body.Clear();
                     }
-                }
-                catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-                {
-                    sent = false;
-                }
-                catch (Exception ex)
-                {
-                    CloudWatchLog.RequestFailed(_logger, Name, target.ToString(), ex);
-                    sent = false;
-                }
 
-                Settle(request.AsSpan(0, count), sent);
-                Array.Clear(request, 0, count);
-                if (!sent)
-                {
-                    CloudWatchQueuedEvent[] rest;
-                    lock (queue.Gate)
+                    Settle(request.AsSpan(0, count), sent);
+                    if (!sent)
                     {
-                        rest = queue.TakeAll();
-                    }
+                        CloudWatchQueuedEvent[] rest;
+                        lock (queue.Gate)
+                        {
+                            rest = queue.TakeAll();
+                        }
 
-                    Settle(rest, sent: false);
+                        Settle(rest, sent: false);
+                    }
+                }
+                finally
+                {
+                    Array.Clear(request, 0, count);
+                    _requests.Return(request);
                 }
             }
         }
         finally
         {
-            _requests.Return(request);
             Interlocked.Decrement(ref _activeSenders);
         }
     }
@@ -504,90 +505,8 @@ internal sealed class CloudWatchOutput : IBatchingOutput
         }
     }
 
-    /// <summary>Writes the request's <c>logEvents</c> array: <c>[{"timestamp":ms,"message":"..."},...]</c>.</summary>
-    private void EncodeRequest(ReadOnlySpan<CloudWatchQueuedEvent> events, CloudWatchMessageBuffer output)
-    {
-        if (!_messagesAreAsciiJson)
-        {
-            EncodeRequestEscaping(events, output);
-            return;
-        }
-
-        // Every message is ASCII JSON text: escaping at most doubles it, so the whole request is written into one
-        // span sized for the worst case, without a call per piece.
-        long bound = 2;
-        for (var i = 0; i < events.Length; i++)
-        {
-            bound += (2L * events[i].Length) + 48;
-        }
-
-        var span = output.GetSpan(checked((int)bound));
-        var written = 0;
-        span[written++] = (byte)'[';
-        for (var i = 0; i < events.Length; i++)
-        {
-            ref readonly var e = ref events[i];
-            var prefix = i == 0 ? "{\"timestamp\":"u8 : ",{\"timestamp\":"u8;
-            prefix.CopyTo(span[written..]);
-            written += prefix.Length;
-            Utf8Formatter.TryFormat(e.TimestampMs, span[written..], out var digits);
-            written += digits;
-            ",\"message\":\""u8.CopyTo(span[written..]);
-            written += 12;
-            written += EscapeJsonText(e.Chunk.Plan.Messages.WrittenSpan.Slice(e.Offset, e.Length), span[written..]);
-            "\"}"u8.CopyTo(span[written..]);
-            written += 2;
-        }
-
-        span[written++] = (byte)']';
-        output.Advance(written);
-    }
-
-    /// <summary>
-    /// JSON text as the content of a JSON string. Only <c>"</c> and <c>\</c> need escaping: the text has no raw
-    /// control characters (JSON escapes them) and, written with escape_unicode, no bytes above 0x7F.
-    /// </summary>
-    internal static int EscapeJsonText(ReadOnlySpan<byte> json, Span<byte> destination)
-    {
-        var written = 0;
-        while (true)
-        {
-            var next = json.IndexOfAny((byte)'"', (byte)'\\');
-            if (next < 0)
-            {
-                json.CopyTo(destination[written..]);
-                return written + json.Length;
-            }
-
-            json[..next].CopyTo(destination[written..]);
-            written += next;
-            destination[written++] = (byte)'\\';
-            destination[written++] = json[next];
-            json = json[(next + 1)..];
-        }
-    }
-
-    /// <summary>The general encoder: messages may be any UTF-8 text (a <c>log_key</c> value, or raw-unicode JSON).</summary>
-    private static void EncodeRequestEscaping(ReadOnlySpan<CloudWatchQueuedEvent> events, IBufferWriter<byte> output)
-    {
-        output.Write("["u8);
-        for (var i = 0; i < events.Length; i++)
-        {
-            ref readonly var e = ref events[i];
-            output.Write(i == 0 ? "{\"timestamp\":"u8 : ",{\"timestamp\":"u8);
-            var span = output.GetSpan(20);
-            Utf8Formatter.TryFormat(e.TimestampMs, span, out var written);
-            output.Advance(written);
-            output.Write(",\"message\":\""u8);
-            FluentJson.WriteEscaped(e.Chunk.Plan.Messages.WrittenSpan.Slice(e.Offset, e.Length), output, FluentJsonFlags.RawUnicode);
-            output.Write("\"}"u8);
-        }
-
-        output.Write("]"u8);
-    }
-
     /// <summary>One PutLogEvents with creation and retries; true when CloudWatch took it (or refused it for good, counted).</summary>
-    private async Task<bool> SendBatchAsync(CloudWatchStreamTarget target, ReadOnlyMemory<byte> events, int count, CancellationToken cancellationToken)
+    private async Task<bool> SendBatchAsync(CloudWatchStreamTarget target, CloudWatchLogEventsStream events, int count, CancellationToken cancellationToken)
     {
         var attempt = 0;
         var recreations = 0;
@@ -766,51 +685,78 @@ internal sealed class CloudWatchOutput : IBatchingOutput
         return stream.Response;
     }
 
-    /// <summary>Routes, formats and batches the chunk's records. Allocates per flush, not per record.</summary>
+    /// <summary>
+    /// Routes, formats and batches the chunk's records. Each message is formatted into a small scratch buffer
+    /// (cut to the per-event maximum there, where its size is CloudWatch's), then stored escaped in the plan's
+    /// pages, ready to be streamed into requests. Allocates per flush, not per record.
+    /// </summary>
     private CloudWatchFlushPlan Plan(EventChunk chunk)
     {
-        var plan = new CloudWatchFlushPlan(chunk.EventCount, chunk.ByteLength, _buffers);
-        var nodeName = string.IsNullOrEmpty(chunk.NodeName) ? null : chunk.NodeName;
-        var perRecord = _settings.Group.DependsOnRecord || _settings.Stream.DependsOnRecord;
-        var names = new ArrayBufferWriter<byte>(256);
-        var scratch = new ArrayBufferWriter<byte>(128);
-        var chunkTarget = -1;
-        var reader = new EventReader(chunk.Events);
-        var sequence = 0;
-        var emfSource = _logKey is null ? EmfSourceOf(chunk) : CloudWatchEmfSource.None;
-        while (reader.TryRead(out var view))
+        var plan = new CloudWatchFlushPlan(chunk.EventCount, _pages);
+        var message = new CloudWatchMessageBuffer(4096, ArrayPool<byte>.Shared);
+        var escaper = _messagesAreAsciiJson ? null : new CloudWatchPagesWriter(plan.Messages);
+        try
         {
-            int targetIndex;
-            if (!perRecord && chunkTarget >= 0)
+            var nodeName = string.IsNullOrEmpty(chunk.NodeName) ? null : chunk.NodeName;
+            var perRecord = _settings.Group.DependsOnRecord || _settings.Stream.DependsOnRecord;
+            var names = new ArrayBufferWriter<byte>(256);
+            var scratch = new ArrayBufferWriter<byte>(128);
+            var chunkTarget = -1;
+            var reader = new EventReader(chunk.Events);
+            var sequence = 0;
+            var emfSource = _logKey is null ? EmfSourceOf(chunk) : CloudWatchEmfSource.None;
+            while (reader.TryRead(out var view))
             {
-                targetIndex = chunkTarget;
-            }
-            else
-            {
-                targetIndex = plan.TargetIndex(Resolve(chunk.Tag, nodeName, view.Record.Span, names, scratch));
-                chunkTarget = targetIndex;
-            }
+                int targetIndex;
+                if (!perRecord && chunkTarget >= 0)
+                {
+                    targetIndex = chunkTarget;
+                }
+                else
+                {
+                    targetIndex = plan.TargetIndex(Resolve(chunk.Tag, nodeName, view.Record.Span, names, scratch));
+                    chunkTarget = targetIndex;
+                }
 
-            var start = plan.Messages.WrittenCount;
-            if (!WriteMessage(view.Record.Span, plan.Messages, chunk.Tag, emfSource, view.Time.Seconds))
-            {
-                plan.Messages.Truncate(start);
-                Metrics.Skipped();
-                continue;
-            }
+                message.Truncate(0);
+                if (!WriteMessage(view.Record.Span, message, chunk.Tag, emfSource, view.Time.Seconds))
+                {
+                    Metrics.Skipped();
+                    continue;
+                }
 
-            var length = plan.Messages.WrittenCount - start;
-            if (length > _settings.MaxEventBytes)
-            {
-                var cut = Utf8Boundary(plan.Messages.WrittenSpan.Slice(start, length), _settings.MaxEventBytes);
-                CloudWatchLog.EventTruncated(_logger, Name, length, cut);
-                Metrics.Truncated();
-                plan.Messages.Truncate(start + cut);
-                length = cut;
-            }
+                var length = message.WrittenCount;
+                if (length > _settings.MaxEventBytes)
+                {
+                    var cut = Utf8Boundary(message.WrittenSpan, _settings.MaxEventBytes);
+                    CloudWatchLog.EventTruncated(_logger, Name, length, cut);
+                    Metrics.Truncated();
+                    length = cut;
+                }
 
-            var timestamp = (view.Time.Seconds * 1000L) + (view.Time.Nanoseconds / 1_000_000);
-            plan.Add(new CloudWatchPlannedEvent(targetIndex, timestamp, start, length, sequence++));
+                var text = message.WrittenSpan[..length];
+                var offset = plan.Messages.WrittenCount;
+                if (escaper is null)
+                {
+                    plan.Messages.WriteEscapedAsciiJson(text);
+                }
+                else
+                {
+                    FluentJson.WriteEscaped(text, escaper, FluentJsonFlags.RawUnicode);
+                }
+
+                var timestamp = (view.Time.Seconds * 1000L) + (view.Time.Nanoseconds / 1_000_000);
+                plan.Add(new CloudWatchPlannedEvent(targetIndex, timestamp, offset, plan.Messages.WrittenCount - offset, length, sequence++));
+            }
+        }
+        catch
+        {
+            plan.Dispose();
+            throw;
+        }
+        finally
+        {
+            message.Dispose();
         }
 
         plan.Sort();

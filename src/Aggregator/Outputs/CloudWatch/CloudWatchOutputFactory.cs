@@ -17,7 +17,7 @@ internal static class CloudWatchOutputFactory
         "region", "log_group_name", "log_group_template", "log_stream_name", "log_stream_prefix", "log_stream_template",
         "log_key", "log_format", "auto_create_group", "log_retention_days", "log_group_class", "extra_user_agent",
         "role_arn", "external_id", "endpoint", "sts_endpoint", "profile", "metric_namespace", "metric_dimensions",
-        "auto_retry_requests", "default_log_group_name", "default_log_stream_name", "auto_create_stream",
+        "auto_retry_requests", "default_log_group_name", "default_log_stream_name", "auto_create_stream", "batch_mem_limit",
         "new_log_group_tags", "credentials_endpoint",
     ];
 
@@ -162,6 +162,7 @@ internal static class CloudWatchOutputFactory
             MetricDimensions = EmptyToNull(options.GetString("metric_dimensions")),
             AutoRetryRequests = options.GetBool("auto_retry_requests", true),
             Workers = workers,
+            MaxHeldBytes = options.GetSize("batch_mem_limit", CloudWatchOutputSettings.DefaultMaxHeldBytes, 1024 * 1024),
         };
     }
 

@@ -82,12 +82,13 @@ internal sealed record CloudWatchOutputSettings
     public int MaxChunksInFlight { get; init; } = 1024;
 
     /// <summary>
-    /// Formatted messages held while requests fill (a full request for each of 64 busy streams). Past it every stream sends what it
-    /// has and the engine waits before handing over more chunks, so a slow destination cannot grow memory.
+    /// Formatted messages held while requests fill (<c>batch_mem_limit</c>, our option: Fluent Bit sends a request
+    /// per chunk and holds nothing). Past it the streams holding half a request or more send and the engine waits
+    /// before handing over more chunks, so a slow destination cannot grow memory.
     /// </summary>
     public long MaxHeldBytes { get; init; } = DefaultMaxHeldBytes;
 
-    public const long DefaultMaxHeldBytes = 64L * 1024 * 1024;
+    public const long DefaultMaxHeldBytes = 48L * 1024 * 1024;
 
     /// <summary>Concurrent PutLogEvents calls at most (streams are sent in parallel up to this, adaptively lowered on throttling).</summary>
     public int MaxConcurrentRequests { get; init; } = 8;

@@ -1,9 +1,12 @@
 namespace Gateway.Aggregator.Outputs.CloudWatch;
 
-/// <summary>A record waiting in a stream's queue: its chunk, its formatted message and when it happened.</summary>
-internal readonly record struct CloudWatchQueuedEvent(CloudWatchPendingChunk Chunk, long TimestampMs, int Offset, int Length, int Sequence, long Arrival)
+/// <summary>
+/// A record waiting in a stream's queue: its chunk, where its escaped message is in the chunk's plan, the
+/// message's size as CloudWatch counts it, and when it happened.
+/// </summary>
+internal readonly record struct CloudWatchQueuedEvent(CloudWatchPendingChunk Chunk, long TimestampMs, int Offset, int Length, int MessageBytes, int Sequence, long Arrival)
 {
-    public long RequestBytes => Length + CloudWatchOutputSettings.EventOverheadBytes;
+    public long RequestBytes => MessageBytes + CloudWatchOutputSettings.EventOverheadBytes;
 }
 
 /// <summary>
@@ -44,13 +47,14 @@ internal sealed class CloudWatchStreamQueue
 
     public void Add(CloudWatchPendingChunk chunk, in CloudWatchPlannedEvent planned)
     {
-        var queued = new CloudWatchQueuedEvent(chunk, planned.TimestampMs, planned.Offset, planned.Length, planned.Sequence, _nextArrival++);
+        var queued = new CloudWatchQueuedEvent(chunk, planned.TimestampMs, planned.Offset, planned.Length, planned.MessageBytes, planned.Sequence, _nextArrival++);
         _events.Add(queued);
         Bytes += queued.RequestBytes;
     }
 
     /// <summary>
-    /// Moves the next request's records into <paramref name="request"/>: from the front, at most 10,000 and
+    /// Moves the next request's records into <paramref name="request"/>: from the front, at most 10,000 (and the
+    /// array's length) and
     /// 1,048,576 bytes, sorted by time (arrival breaks ties), and spanning less than 24 hours — what does not
     /// fit the span goes back to the front. Returns how many.
     /// </summary>
@@ -58,7 +62,8 @@ internal sealed class CloudWatchStreamQueue
     {
         var count = 0;
         long bytes = 0; // of this request
-        while (count < _events.Count && count < CloudWatchOutputSettings.MaxBatchEvents)
+        var most = Math.Min(request.Length, CloudWatchOutputSettings.MaxBatchEvents);
+        while (count < _events.Count && count < most)
         {
             var size = _events[count].RequestBytes;
             if (bytes + size > CloudWatchOutputSettings.MaxBatchBytes)

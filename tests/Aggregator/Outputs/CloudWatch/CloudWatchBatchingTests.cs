@@ -1,3 +1,4 @@
+using Gateway.Aggregator.Outputs.CloudWatch;
 using Gateway.Aggregator.Buffer;
 using Gateway.Aggregator.Engine;
 using Gateway.Engine.Routing;
@@ -182,13 +183,16 @@ public sealed class CloudWatchBatchingTests : IAsyncLifetime
     [InlineData("")]
     public void Json_text_escaped_as_a_string_reads_back_as_the_same_text(string json)
     {
-        var bytes = System.Text.Encoding.ASCII.GetBytes(json);
-        var destination = new byte[(bytes.Length * 2) + 2];
-        destination[0] = (byte)'"';
-        var written = Gateway.Aggregator.Outputs.CloudWatch.CloudWatchOutput.EscapeJsonText(bytes, destination.AsSpan(1));
-        destination[written + 1] = (byte)'"';
+        // Stored escaped across 16 KiB pages (the text repeated so it crosses page boundaries), read back as one string.
+        var text = string.Concat(Enumerable.Repeat(json, json.Length == 0 ? 1 : (40_000 / json.Length) + 1));
+        using var pages = new CloudWatchMessagePages(new CloudWatchPagePool(4));
+        pages.WriteEscapedAsciiJson(System.Text.Encoding.ASCII.GetBytes(text));
+        var stored = new byte[pages.WrittenCount + 2];
+        stored[0] = (byte)'"';
+        pages.CopyTo(0, stored.AsSpan(1, pages.WrittenCount));
+        stored[^1] = (byte)'"';
 
-        Assert.Equal(json, System.Text.Json.JsonSerializer.Deserialize<string>(destination.AsSpan(0, written + 2)));
+        Assert.Equal(text, System.Text.Json.JsonSerializer.Deserialize<string>(stored));
     }
 
     /// <summary>

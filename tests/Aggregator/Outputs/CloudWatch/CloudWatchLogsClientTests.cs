@@ -19,7 +19,7 @@ public sealed class CloudWatchLogsClientTests : IAsyncLifetime
             _fake.Endpoint,
             token is null ? new BasicAWSCredentials(FakeCloudWatchLogsServer.AccessKey, secret) : new SessionAWSCredentials(FakeCloudWatchLogsServer.AccessKey, secret, token));
 
-    private static byte[] Events(params (long Ts, string Message)[] events)
+    private static MemoryStream Events(params (long Ts, string Message)[] events)
     {
         var text = new StringBuilder("[");
         foreach (var (ts, message) in events)
@@ -27,7 +27,7 @@ public sealed class CloudWatchLogsClientTests : IAsyncLifetime
             text.Append(text.Length > 1 ? "," : string.Empty).Append("{\"timestamp\":").Append(ts).Append(",\"message\":\"").Append(message).Append("\"}");
         }
 
-        return Encoding.UTF8.GetBytes(text.Append(']').ToString());
+        return new MemoryStream(Encoding.UTF8.GetBytes(text.Append(']').ToString()));
     }
 
     [Fact]

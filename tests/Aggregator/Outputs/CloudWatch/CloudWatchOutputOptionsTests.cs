@@ -26,11 +26,21 @@ public sealed class CloudWatchOutputOptionsTests
     [InlineData("log_format", "xml", "json/emf")]
     [InlineData("log_retention_days", "-3", "log_retention_days")]
     [InlineData("log_stream_template", "$(ecs_task_id)", "ECS")]
+    [InlineData("batch_mem_limit", "lots", "batch_mem_limit")]
+    [InlineData("batch_mem_limit", "512k", "batch_mem_limit")]
     public void Bad_values_name_key_and_expectation(string key, string value, string expected)
     {
         var section = Section("cloudwatch_logs", ("region", "us-east-1"), ("log_group_name", "g"), ("log_stream_prefix", "p-"), (key, value));
         var ex = Assert.Throws<ConfigException>(() => CloudWatchOutputFactory.ReadSettings(section, NullLogger.Instance));
         Assert.Contains(expected, ex.Message);
+    }
+
+    [Fact]
+    public void Batch_memory_defaults_to_48_MiB_and_takes_fluent_bit_sizes()
+    {
+        Assert.Equal(48L << 20, CloudWatchOutputFactory.ReadSettings(Section("cloudwatch_logs", ("region", "us-east-1"), ("log_group_name", "g"), ("log_stream_prefix", "p-")), NullLogger.Instance).MaxHeldBytes);
+        var settings = CloudWatchOutputFactory.ReadSettings(Section("cloudwatch_logs", ("region", "us-east-1"), ("log_group_name", "g"), ("log_stream_prefix", "p-"), ("batch_mem_limit", "96M")), NullLogger.Instance);
+        Assert.Equal(96_000_000, settings.MaxHeldBytes); // Fluent Bit sizes are decimal (flb_utils_size_to_bytes)
     }
 
     [Fact]
