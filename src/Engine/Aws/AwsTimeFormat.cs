@@ -118,93 +118,55 @@ internal sealed class AwsTimeFormat
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    private static int Format(char conversion, DateTime utc, EventTime time, Span<byte> span)
+    private static int Format(char conversion, DateTime utc, EventTime time, Span<byte> span) => conversion switch
     {
-        var culture = CultureInfo.InvariantCulture;
-        int n;
-        switch (conversion)
-        {
-            case '3':
-                (time.Nanoseconds / 1_000_000).TryFormat(span, out n, "D3", culture);
-                return n;
-            case 'L':
-                time.Nanoseconds.TryFormat(span, out n, "D9", culture);
-                return n;
-            case 'Y':
-                utc.Year.TryFormat(span, out n, "D4", culture);
-                return n;
-            case 'C':
-                (utc.Year / 100).TryFormat(span, out n, "D2", culture);
-                return n;
-            case 'y':
-                (utc.Year % 100).TryFormat(span, out n, "D2", culture);
-                return n;
-            case 'm':
-                utc.Month.TryFormat(span, out n, "D2", culture);
-                return n;
-            case 'd':
-                utc.Day.TryFormat(span, out n, "D2", culture);
-                return n;
-            case 'e':
-                return Padded(utc.Day, span);
-            case 'H':
-                utc.Hour.TryFormat(span, out n, "D2", culture);
-                return n;
-            case 'k':
-                return Padded(utc.Hour, span);
-            case 'I':
-                (utc.Hour % 12 == 0 ? 12 : utc.Hour % 12).TryFormat(span, out n, "D2", culture);
-                return n;
-            case 'l':
-                return Padded(utc.Hour % 12 == 0 ? 12 : utc.Hour % 12, span);
-            case 'M':
-                utc.Minute.TryFormat(span, out n, "D2", culture);
-                return n;
-            case 'S':
-                utc.Second.TryFormat(span, out n, "D2", culture);
-                return n;
-            case 'j':
-                utc.DayOfYear.TryFormat(span, out n, "D3", culture);
-                return n;
-            case 'p':
-                return Ascii(utc.Hour < 12 ? "AM" : "PM", span);
-            case 'a':
-                return Ascii(ShortDays[(int)utc.DayOfWeek], span);
-            case 'A':
-                return Ascii(LongDays[(int)utc.DayOfWeek], span);
-            case 'b' or 'h':
-                return Ascii(ShortMonths[utc.Month - 1], span);
-            case 'B':
-                return Ascii(LongMonths[utc.Month - 1], span);
-            case 'u':
-                ((int)utc.DayOfWeek == 0 ? 7 : (int)utc.DayOfWeek).TryFormat(span, out n, provider: culture);
-                return n;
-            case 'w':
-                ((int)utc.DayOfWeek).TryFormat(span, out n, provider: culture);
-                return n;
-            case 's':
-                time.Seconds.TryFormat(span, out n, provider: culture);
-                return n;
-            case 'z':
-                return Ascii("+0000", span);
-            case 'Z':
-                // glibc's strftime on a gmtime_r result, as Fluent Bit calls it, names the zone GMT.
-                return Ascii("GMT", span);
-            case 'F':
-                utc.TryFormat(span, out n, "yyyy'-'MM'-'dd", culture);
-                return n;
-            case 'T':
-                utc.TryFormat(span, out n, "HH':'mm':'ss", culture);
-                return n;
-            case 'R':
-                utc.TryFormat(span, out n, "HH':'mm", culture);
-                return n;
-            case 'D':
-                utc.TryFormat(span, out n, "MM'/'dd'/'yy", culture);
-                return n;
-            default:
-                return 0;
-        }
+        '3' => Digits(time.Nanoseconds / 1_000_000, "D3", span),
+        'L' => Digits(time.Nanoseconds, "D9", span),
+        'Y' => Digits(utc.Year, "D4", span),
+        'C' => Digits(utc.Year / 100, "D2", span),
+        'y' => Digits(utc.Year % 100, "D2", span),
+        'm' => Digits(utc.Month, "D2", span),
+        'd' => Digits(utc.Day, "D2", span),
+        'e' => Padded(utc.Day, span),
+        'H' => Digits(utc.Hour, "D2", span),
+        'k' => Padded(utc.Hour, span),
+        'I' => Digits(Hour12(utc), "D2", span),
+        'l' => Padded(Hour12(utc), span),
+        'M' => Digits(utc.Minute, "D2", span),
+        'S' => Digits(utc.Second, "D2", span),
+        'j' => Digits(utc.DayOfYear, "D3", span),
+        'p' => Ascii(utc.Hour < 12 ? "AM" : "PM", span),
+        'a' => Ascii(ShortDays[(int)utc.DayOfWeek], span),
+        'A' => Ascii(LongDays[(int)utc.DayOfWeek], span),
+        'b' or 'h' => Ascii(ShortMonths[utc.Month - 1], span),
+        'B' => Ascii(LongMonths[utc.Month - 1], span),
+        'u' => Digits(utc.DayOfWeek == DayOfWeek.Sunday ? 7 : (int)utc.DayOfWeek, default, span),
+        'w' => Digits((int)utc.DayOfWeek, default, span),
+        's' => Digits(time.Seconds, default, span),
+        'z' => Ascii("+0000", span),
+
+        // glibc's strftime on a gmtime_r result, as Fluent Bit calls it, names the zone GMT.
+        'Z' => Ascii("GMT", span),
+        'F' => Date(utc, "yyyy'-'MM'-'dd", span),
+        'T' => Date(utc, "HH':'mm':'ss", span),
+        'R' => Date(utc, "HH':'mm", span),
+        'D' => Date(utc, "MM'/'dd'/'yy", span),
+        _ => 0,
+    };
+
+    private static int Hour12(DateTime utc) => utc.Hour % 12 == 0 ? 12 : utc.Hour % 12;
+
+    /// <param name="format">A <c>D</c>n zero-padding width, or empty for no padding.</param>
+    private static int Digits(long value, ReadOnlySpan<char> format, Span<byte> span)
+    {
+        value.TryFormat(span, out var n, format, CultureInfo.InvariantCulture);
+        return n;
+    }
+
+    private static int Date(DateTime utc, ReadOnlySpan<char> format, Span<byte> span)
+    {
+        utc.TryFormat(span, out var n, format, CultureInfo.InvariantCulture);
+        return n;
     }
 
     private static int Padded(int value, Span<byte> span)
@@ -216,8 +178,7 @@ internal sealed class AwsTimeFormat
             return 2;
         }
 
-        value.TryFormat(span, out var n, provider: CultureInfo.InvariantCulture);
-        return n;
+        return Digits(value, default, span);
     }
 
     private static int Ascii(string text, Span<byte> span) => Encoding.ASCII.GetBytes(text, span);

@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 
 namespace Gateway.Engine.Json;
 
@@ -166,6 +168,21 @@ internal ref struct MsgpackCursor
         }
     }
 
+    /// <summary>
+    /// <see cref="Read"/> for a recursive writer at nesting <paramref name="depth"/>: deeper than
+    /// <see cref="FluentJson.MaxDepth"/> is refused, so hostile input cannot steer the writer into a stack overflow.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public MsgpackToken ReadNested(int depth)
+    {
+        if (depth > FluentJson.MaxDepth)
+        {
+            ThrowTooDeep(_position);
+        }
+
+        return Read();
+    }
+
     /// <summary>Steps over one complete value, iteratively so hostile nesting cannot overflow the stack.</summary>
     public void Skip()
     {
@@ -253,4 +270,8 @@ internal ref struct MsgpackCursor
 
         return new MsgpackToken { Kind = kind, Length = count };
     }
+
+    [DoesNotReturn]
+    private static void ThrowTooDeep(int position) =>
+        throw new MsgpackFormatException($"msgpack nesting deeper than {FluentJson.MaxDepth}", position);
 }

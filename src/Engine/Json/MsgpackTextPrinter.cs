@@ -21,25 +21,16 @@ internal static class MsgpackTextPrinter
 
     public static void Print(ref MsgpackCursor cursor, IBufferWriter<byte> output, int depth)
     {
-        if (depth > FluentJson.MaxDepth)
-        {
-            throw new MsgpackFormatException($"msgpack nesting deeper than {FluentJson.MaxDepth}", cursor.Position);
-        }
-
-        var token = cursor.Read();
+        var token = cursor.ReadNested(depth);
         switch (token.Kind)
         {
             case MsgpackKind.Nil:
                 output.Write("nil"u8);
                 break;
             case MsgpackKind.Boolean:
-                output.Write(token.Boolean ? "true"u8 : "false"u8);
-                break;
             case MsgpackKind.PositiveInteger:
-                CNumberFormat.WriteUInt64(output, token.UInt64);
-                break;
             case MsgpackKind.NegativeInteger:
-                CNumberFormat.WriteInt64(output, token.Int64);
+                FluentJson.WriteBooleanOrInteger(token, output);
                 break;
             case MsgpackKind.Float32:
             case MsgpackKind.Float64:

@@ -1,9 +1,9 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Net;
 using System.Net.Sockets;
 using Gateway.Engine.Records;
 using Gateway.Protos.Forward;
+using Gateway.Tests.Shared;
 using MessagePack;
 
 namespace Gateway.Aggregator.Tests.EndToEnd;
@@ -14,10 +14,8 @@ namespace Gateway.Aggregator.Tests.EndToEnd;
 /// </summary>
 internal sealed class SlowForwardServer : IAsyncDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stop = new();
+    private readonly LoopbackTcpServer _server;
     private readonly int[] _seen;
-    private readonly Task _accepting;
     private long _records;
     private long _distinct;
 
@@ -29,11 +27,10 @@ internal sealed class SlowForwardServer : IAsyncDisposable
     {
         _countedTag = countedTag;
         _seen = new int[expectedRecords];
-        _listener.Start();
-        _accepting = Task.Run(AcceptAsync);
+        _server = new LoopbackTcpServer(ServeAsync);
     }
 
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+    public int Port => _server.Port;
 
     /// <summary>How long each message waits before its ack; set to zero to let the backlog drain.</summary>
     public TimeSpan DelayPerMessage { get; set; } = TimeSpan.FromMilliseconds(20);
@@ -42,38 +39,11 @@ internal sealed class SlowForwardServer : IAsyncDisposable
 
     public long DistinctRecords => Interlocked.Read(ref _distinct);
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
+
+    private async Task ServeAsync(TcpClient client, int connection, CancellationToken stopping)
     {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        try
-        {
-            await _accepting;
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-            // Stopping.
-        }
-
-        _stop.Dispose();
-    }
-
-    private async Task AcceptAsync()
-    {
-        var connections = new List<Task>();
-        while (!_stop.IsCancellationRequested)
-        {
-            var socket = await _listener.AcceptSocketAsync(_stop.Token);
-            connections.Add(Task.Run(() => ServeAsync(socket)));
-        }
-
-        await Task.WhenAll(connections);
-    }
-
-    private async Task ServeAsync(Socket socket)
-    {
-        using var owned = socket;
-        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        var stream = client.GetStream();
         var reader = PipeReader.Create(stream);
         var decoder = new ForwardMessageDecoder();
         var ack = new ArrayBufferWriter<byte>(128);
@@ -81,7 +51,7 @@ internal sealed class SlowForwardServer : IAsyncDisposable
         {
             while (true)
             {
-                var result = await reader.ReadAsync(_stop.Token);
+                var result = await reader.ReadAsync(stopping);
                 var buffer = result.Buffer;
                 while (true)
                 {
@@ -100,14 +70,14 @@ internal sealed class SlowForwardServer : IAsyncDisposable
                     buffer = buffer.Slice(consumed);
                     if (DelayPerMessage > TimeSpan.Zero)
                     {
-                        await Task.Delay(DelayPerMessage, _stop.Token);
+                        await Task.Delay(DelayPerMessage, stopping);
                     }
 
                     if (message!.Options.Chunk is { } chunk)
                     {
                         ack.ResetWrittenCount();
                         ForwardAck.Write(ack, chunk);
-                        await stream.WriteAsync(ack.WrittenMemory, _stop.Token);
+                        await stream.WriteAsync(ack.WrittenMemory, stopping);
                     }
                 }
 
@@ -117,10 +87,6 @@ internal sealed class SlowForwardServer : IAsyncDisposable
                     return;
                 }
             }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException)
-        {
-            // Connection or server closed.
         }
         finally
         {

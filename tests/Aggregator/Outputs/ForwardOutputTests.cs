@@ -7,6 +7,7 @@ using Gateway.Engine.Config;
 using Gateway.Engine.Pipeline;
 using Gateway.Engine.Records;
 using Gateway.Protos.Forward;
+using Gateway.Tests.Shared;
 using MessagePack;
 
 namespace Gateway.Aggregator.Tests.Outputs;
@@ -16,73 +17,32 @@ public sealed class ForwardOutputTests
     /// <summary>Accepts connections on 127.0.0.1, records (tag, entries) of each PackedForward message and acks it.</summary>
     private sealed class AckingServer : IAsyncDisposable
     {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Task _loop;
+        private readonly LoopbackTcpServer _server;
 
         public AckingServer()
         {
-            _listener.Start();
-            _loop = Task.Run(AcceptAsync);
+            _server = new LoopbackTcpServer(ServeAsync);
         }
 
-        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+        public int Port => _server.Port;
 
         public ConcurrentQueue<(string Tag, byte[] Entries)> Messages { get; } = new();
 
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            _listener.Stop();
-            try
-            {
-                await _loop;
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException)
-            {
-            }
-        }
+        public ValueTask DisposeAsync() => _server.DisposeAsync();
 
-        private async Task AcceptAsync()
+        private async Task ServeAsync(TcpClient client, int connection, CancellationToken stopping)
         {
-            while (!_stop.IsCancellationRequested)
+            var stream = client.GetStream();
+            using var reader = new MessagePackStreamReader(stream, leaveOpen: true);
+            while (await reader.ReadAsync(stopping) is { } frame)
             {
-                TcpClient client;
-                try
+                var (tag, entries, chunk) = Decode(frame);
+                Messages.Enqueue((tag, entries));
+                if (chunk is not null)
                 {
-                    client = await _listener.AcceptTcpClientAsync(_stop.Token);
-                }
-                catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-                {
-                    return;
-                }
-
-                _ = Task.Run(() => ServeAsync(client));
-            }
-        }
-
-        private async Task ServeAsync(TcpClient client)
-        {
-            using (client)
-            {
-                try
-                {
-                    var stream = client.GetStream();
-                    using var reader = new MessagePackStreamReader(stream, leaveOpen: true);
-                    while (await reader.ReadAsync(_stop.Token) is { } frame)
-                    {
-                        var (tag, entries, chunk) = Decode(frame);
-                        Messages.Enqueue((tag, entries));
-                        if (chunk is not null)
-                        {
-                            var ack = new ArrayBufferWriter<byte>();
-                            ForwardAck.Write(ack, chunk);
-                            await stream.WriteAsync(ack.WrittenMemory, _stop.Token);
-                        }
-                    }
-                }
-                catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
-                {
+                    var ack = new ArrayBufferWriter<byte>();
+                    ForwardAck.Write(ack, chunk);
+                    await stream.WriteAsync(ack.WrittenMemory, stopping);
                 }
             }
         }

@@ -6,6 +6,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using Gateway.Protos.Forward;
+using Gateway.Tests.Shared;
 using MessagePack;
 
 namespace Gateway.Engine.Tests.Forward;
@@ -19,19 +20,14 @@ internal sealed record ReceivedForwardMessage(int Connection, string Tag, byte[]
 /// </summary>
 internal sealed class TestForwardServer : IAsyncDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _acceptLoop;
-    private readonly List<TcpClient> _clients = [];
-    private int _connections;
+    private readonly LoopbackTcpServer _server;
 
     public TestForwardServer()
     {
-        _listener.Start();
-        _acceptLoop = Task.Run(AcceptLoopAsync);
+        _server = new LoopbackTcpServer(ServeAsync);
     }
 
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+    public int Port => _server.Port;
 
     /// <summary>Decides per message whether to ack: (connection number starting at 1, message) → ack?</summary>
     public Func<int, ReceivedForwardMessage, bool> ShouldAck { get; set; } = (_, _) => true;
@@ -52,7 +48,7 @@ internal sealed class TestForwardServer : IAsyncDisposable
     /// <summary>PINGs the server accepted.</summary>
     public ConcurrentQueue<ForwardPing> AcceptedPings { get; } = new();
 
-    public int ConnectionCount => Volatile.Read(ref _connections);
+    public int ConnectionCount => _server.ConnectionCount;
 
     /// <summary>Waits (bounded) until <paramref name="condition"/> holds.</summary>
     public async Task WaitUntilAsync(Func<bool> condition, string what)
@@ -70,53 +66,9 @@ internal sealed class TestForwardServer : IAsyncDisposable
         throw new TimeoutException($"test server: timed out waiting for {what}");
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        lock (_clients)
-        {
-            foreach (var client in _clients)
-            {
-                client.Dispose();
-            }
-        }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 
-        try
-        {
-            await _acceptLoop;
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-            // stopping
-        }
-    }
-
-    private async Task AcceptLoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            lock (_clients)
-            {
-                _clients.Add(client);
-            }
-
-            var number = Interlocked.Increment(ref _connections);
-            _ = Task.Run(() => ServeAsync(client, number));
-        }
-    }
-
-    private async Task ServeAsync(TcpClient client, int connection)
+    private async Task ServeAsync(TcpClient client, int connection, CancellationToken stopping)
     {
         try
         {
@@ -124,20 +76,19 @@ internal sealed class TestForwardServer : IAsyncDisposable
             if (Certificate is not null)
             {
                 var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-                await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = Certificate }, _stop.Token);
+                await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = Certificate }, stopping);
                 stream = ssl;
             }
 
             using var reader = new MessagePackStreamReader(stream, leaveOpen: true);
-            if (SharedKey is not null && !await HandshakeAsync(stream, reader))
+            if (SharedKey is not null && !await HandshakeAsync(stream, reader, stopping))
             {
-                client.Dispose();
                 return;
             }
 
-            while (!_stop.IsCancellationRequested)
+            while (!stopping.IsCancellationRequested)
             {
-                var frame = await reader.ReadAsync(_stop.Token);
+                var frame = await reader.ReadAsync(stopping);
                 if (frame is null)
                 {
                     return;
@@ -148,7 +99,6 @@ internal sealed class TestForwardServer : IAsyncDisposable
                 if (CloseAfter(connection, message))
                 {
                     client.Client.Shutdown(SocketShutdown.Both);
-                    client.Dispose();
                     return;
                 }
 
@@ -160,23 +110,23 @@ internal sealed class TestForwardServer : IAsyncDisposable
                     writer.Write("ack");
                     writer.Write(message.ChunkId);
                     writer.Flush();
-                    await stream.WriteAsync(ack.WrittenMemory, _stop.Token);
+                    await stream.WriteAsync(ack.WrittenMemory, stopping);
                 }
             }
         }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or System.Security.Authentication.AuthenticationException)
+        catch (System.Security.Authentication.AuthenticationException)
         {
-            // connection ended
+            // a client that failed TLS: the connection ends, as for any other end of connection
         }
     }
 
-    private async Task<bool> HandshakeAsync(Stream stream, MessagePackStreamReader reader)
+    private async Task<bool> HandshakeAsync(Stream stream, MessagePackStreamReader reader, CancellationToken stopping)
     {
         var helo = ForwardHandshake.CreateHelo(Users.Count > 0);
         var buffer = new ArrayBufferWriter<byte>();
         ForwardHandshake.WriteHelo(buffer, helo);
-        await stream.WriteAsync(buffer.WrittenMemory, _stop.Token);
-        var frame = await reader.ReadAsync(_stop.Token);
+        await stream.WriteAsync(buffer.WrittenMemory, stopping);
+        var frame = await reader.ReadAsync(stopping);
         if (frame is null || ForwardHandshake.TryReadPing(frame.Value, out var ping, out _, out _) != ForwardReadStatus.Ok || ping is null)
         {
             return false;
@@ -187,7 +137,7 @@ internal sealed class TestForwardServer : IAsyncDisposable
         ForwardHandshake.WritePong(buffer, accepted
             ? ForwardHandshake.CreatePong(ping, helo, "test-server", SharedKey!)
             : ForwardHandshake.CreateFailurePong(reason));
-        await stream.WriteAsync(buffer.WrittenMemory, _stop.Token);
+        await stream.WriteAsync(buffer.WrittenMemory, stopping);
         if (accepted)
         {
             AcceptedPings.Enqueue(ping);

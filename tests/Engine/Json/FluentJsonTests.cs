@@ -67,6 +67,45 @@ public sealed class FluentJsonTests
             Json(bytes));
     }
 
+    [Fact]
+    public void Printer_writes_every_scalar_kind_as_msgpack_c_does()
+    {
+        var bytes = Pack((ref MessagePackWriter w) =>
+        {
+            w.WriteArrayHeader(6);
+            w.Write(42);
+            w.Write(-7);
+            w.Write(ulong.MaxValue);
+            w.Write(true);
+            w.Write(false);
+            w.WriteNil();
+        });
+        var output = new ArrayBufferWriter<byte>();
+
+        Assert.Equal(bytes.Length, MsgpackTextPrinter.Print(bytes, output));
+        Assert.Equal("[42, -7, 18446744073709551615, true, false, nil]", Encoding.UTF8.GetString(output.WrittenSpan));
+    }
+
+    [Fact]
+    public void Both_writers_take_nesting_up_to_the_limit_and_refuse_one_level_more_at_its_offset()
+    {
+        // MaxDepth one-element arrays around a nil: the nil sits at depth MaxDepth, the deepest allowed.
+        var atLimit = new byte[FluentJson.MaxDepth + 1];
+        atLimit.AsSpan(0, FluentJson.MaxDepth).Fill(0x91);
+        atLimit[^1] = 0xc0;
+        var tooDeep = new byte[FluentJson.MaxDepth + 2];
+        tooDeep.AsSpan(0, FluentJson.MaxDepth + 1).Fill(0x91);
+        tooDeep[^1] = 0xc0;
+
+        Assert.Equal(atLimit.Length, FluentJson.WriteValue(atLimit, new ArrayBufferWriter<byte>()));
+        Assert.Equal(atLimit.Length, MsgpackTextPrinter.Print(atLimit, new ArrayBufferWriter<byte>()));
+        var json = Assert.Throws<MsgpackFormatException>(() => FluentJson.WriteValue(tooDeep, new ArrayBufferWriter<byte>()));
+        var printed = Assert.Throws<MsgpackFormatException>(() => MsgpackTextPrinter.Print(tooDeep, new ArrayBufferWriter<byte>()));
+        Assert.Equal(FluentJson.MaxDepth + 1, json.Offset);
+        Assert.Equal(FluentJson.MaxDepth + 1, printed.Offset);
+        Assert.Contains("nesting deeper than 500", json.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(1.5, "1.5")]
     [InlineData(1.0, "1.0")]

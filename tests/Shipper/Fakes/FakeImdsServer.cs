@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Gateway.Tests.Shared;
 
 namespace Gateway.Shipper.Tests.Fakes;
 
@@ -13,11 +13,9 @@ namespace Gateway.Shipper.Tests.Fakes;
 /// </summary>
 internal sealed class FakeImdsServer : IAsyncDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stop = new();
+    private readonly LoopbackTcpServer _server;
     private readonly ConcurrentDictionary<string, int> _requests = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _values = new(StringComparer.Ordinal);
-    private readonly Task _accept;
     private int _tokens;
     // Every issued token stays valid until ExpireToken, as real IMDS accepts any unexpired token: two aws filters
     // (the container-insights seed has two) each hold their own.
@@ -25,9 +23,8 @@ internal sealed class FakeImdsServer : IAsyncDisposable
 
     public FakeImdsServer()
     {
-        _listener.Start();
-        Endpoint = new Uri($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}");
-        _accept = Task.Run(AcceptLoopAsync);
+        _server = new LoopbackTcpServer(ServeAsync);
+        Endpoint = new Uri($"http://127.0.0.1:{_server.Port}");
     }
 
     public Uri Endpoint { get; }
@@ -76,66 +73,25 @@ internal sealed class FakeImdsServer : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
+
+    /// <summary>One request per connection, answered within 30 s or dropped.</summary>
+    private async Task ServeAsync(TcpClient client, int connection, CancellationToken stopping)
     {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        try
+        var stream = client.GetStream();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        var head = await ReadHeadAsync(stream, timeout.Token);
+        if (head is null)
         {
-            await _accept.WaitAsync(TimeSpan.FromSeconds(10));
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-            // stopped
+            return;
         }
 
-        _stop.Dispose();
-    }
-
-    private async Task AcceptLoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            _ = Task.Run(() => ServeAsync(client));
-        }
-    }
-
-    private async Task ServeAsync(TcpClient client)
-    {
-        using (client)
-        {
-            try
-            {
-                var stream = client.GetStream();
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-                timeout.CancelAfter(TimeSpan.FromSeconds(30));
-                var head = await ReadHeadAsync(stream, timeout.Token);
-                if (head is null)
-                {
-                    return;
-                }
-
-                var (status, body) = Answer(head.Value.Method, head.Value.Path, head.Value.Headers);
-                var bytes = Encoding.UTF8.GetBytes(body);
-                var response = $"HTTP/1.1 {status} {(status == 200 ? "OK" : "Error")}\r\nContent-Type: text/plain\r\nContent-Length: {bytes.Length}\r\nConnection: close\r\n\r\n";
-                await stream.WriteAsync(Encoding.ASCII.GetBytes(response), timeout.Token);
-                await stream.WriteAsync(bytes, timeout.Token);
-            }
-            catch (Exception ex) when (ex is IOException or OperationCanceledException or SocketException)
-            {
-                // client went away
-            }
-        }
+        var (status, body) = Answer(head.Value.Method, head.Value.Path, head.Value.Headers);
+        var bytes = Encoding.UTF8.GetBytes(body);
+        var response = $"HTTP/1.1 {status} {(status == 200 ? "OK" : "Error")}\r\nContent-Type: text/plain\r\nContent-Length: {bytes.Length}\r\nConnection: close\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(response), timeout.Token);
+        await stream.WriteAsync(bytes, timeout.Token);
     }
 
     private (int Status, string Body) Answer(string method, string path, Dictionary<string, string> headers)

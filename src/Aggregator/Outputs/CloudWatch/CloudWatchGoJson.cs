@@ -32,26 +32,17 @@ internal static class CloudWatchGoJson
 
     private static bool WriteValue(ref MsgpackCursor cursor, IBufferWriter<byte> output, int depth)
     {
-        if (depth > FluentJson.MaxDepth)
-        {
-            throw new MsgpackFormatException($"msgpack nesting deeper than {FluentJson.MaxDepth}", cursor.Position);
-        }
-
         var start = cursor.Position;
-        var token = cursor.Read();
+        var token = cursor.ReadNested(depth);
         switch (token.Kind)
         {
             case MsgpackKind.Nil:
                 output.Write("null"u8);
                 return true;
             case MsgpackKind.Boolean:
-                output.Write(token.Boolean ? "true"u8 : "false"u8);
-                return true;
             case MsgpackKind.PositiveInteger:
-                CNumberFormat.WriteUInt64(output, token.UInt64);
-                return true;
             case MsgpackKind.NegativeInteger:
-                CNumberFormat.WriteInt64(output, token.Int64);
+                FluentJson.WriteBooleanOrInteger(token, output);
                 return true;
             case MsgpackKind.Float32:
                 return WriteFloat(output, token.Double, single: true);

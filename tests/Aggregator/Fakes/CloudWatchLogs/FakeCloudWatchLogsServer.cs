@@ -1,16 +1,11 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using static Gateway.Aggregator.Tests.Fakes.CloudWatchLogs.AwsJsonAnswers;
 
 namespace Gateway.Aggregator.Tests.Fakes.CloudWatchLogs;
 
@@ -51,13 +46,12 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, string> _secrets = new(StringComparer.Ordinal) { [AccessKey] = SecretKey };
     private readonly ConcurrentDictionary<string, string> _sessionTokens = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string RoleArn, string? ExternalId, string SessionName)> _assumeRoleCalls = new();
-    private readonly Random _random;
-    private readonly Lock _randomGate = new();
-    private WebApplication? _app;
+    private readonly PercentRoll _roll;
+    private FakeHttpServer? _http;
 
     public FakeCloudWatchLogsServer(int seed = 12345)
     {
-        _random = new Random(seed);
+        _roll = new PercentRoll(seed);
     }
 
     public Uri Endpoint { get; private set; } = new("http://127.0.0.1/");
@@ -125,21 +119,8 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
     /// <param name="certificate">Serve HTTPS with it (the benchmark host's self-signed one); null = plain HTTP.</param>
     public async Task StartAsync(X509Certificate2? certificate = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0, listen =>
-        {
-            if (certificate is not null)
-            {
-                listen.UseHttps(certificate);
-            }
-        }));
-        var app = builder.Build();
-        app.MapPost("/", HandleAsync);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        Endpoint = new Uri(address.EndsWith('/') ? address : address + "/");
-        _app = app;
+        _http = await FakeHttpServer.StartAsync(app => app.MapPost("/", HandleAsync), certificate);
+        Endpoint = _http.Endpoint;
     }
 
     public bool GroupExists(string group) => _groups.ContainsKey(group);
@@ -175,9 +156,7 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
-        using var buffer = new MemoryStream();
-        await context.Request.Body.CopyToAsync(buffer);
-        var body = buffer.ToArray();
+        var body = await ReadBodyAsync(context.Request);
         var target = context.Request.Headers["X-Amz-Target"].ToString();
         var operation = target.StartsWith("Logs_20140328.", StringComparison.Ordinal) ? target["Logs_20140328.".Length..] : target;
         _requestCounts.AddOrUpdate(operation, 1, (_, n) => n + 1);
@@ -194,10 +173,7 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
 
         var (status, response) = Dispatch(context.Request, operation, body);
         response = response.TrimStart();
-        context.Response.StatusCode = status;
-        context.Response.ContentType = response.StartsWith('<') ? "text/xml" : "application/x-amz-json-1.1";
-        context.Response.Headers["x-amzn-RequestId"] = Guid.NewGuid().ToString();
-        await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(response));
+        await WriteAsync(context.Response, status, response.StartsWith('<') ? "text/xml" : AwsJsonAnswers.ContentType, response);
     }
 
     private (int Status, string Body) Dispatch(HttpRequest request, string operation, byte[] body)
@@ -207,7 +183,7 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
             return Sts(request, body);
         }
 
-        if (!request.ContentType?.StartsWith("application/x-amz-json-1.1", StringComparison.Ordinal) ?? true)
+        if (!request.ContentType?.StartsWith(AwsJsonAnswers.ContentType, StringComparison.Ordinal) ?? true)
         {
             return Error(400, "SerializationException", $"unexpected Content-Type '{request.ContentType}'");
         }
@@ -231,11 +207,7 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
 
         if (operation != "GetLogEvents")
         {
-            double roll;
-            lock (_randomGate)
-            {
-                roll = _random.NextDouble() * 100;
-            }
+            var roll = _roll.Next();
 
             if (roll < ThrottlePercent + ServerErrorPercent)
             {
@@ -593,23 +565,14 @@ internal sealed partial class FakeCloudWatchLogsServer : IAsyncDisposable
         return null;
     }
 
-    private static string? Str(JsonElement root, string name) =>
-        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    private static (int, string) Ok(string json) => (200, json);
-
-    private static (int, string) Error(int status, string type, string message) =>
-        (status, JsonSerializer.Serialize(new Dictionary<string, string> { ["__type"] = type, ["message"] = message }));
-
     [GeneratedRegex(@"^[\.\-_/#A-Za-z0-9]+$")]
     private static partial Regex GroupNamePattern();
 
     public async ValueTask DisposeAsync()
     {
-        if (_app is not null)
+        if (_http is not null)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await _http.DisposeAsync();
         }
     }
 

@@ -1,15 +1,10 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Text;
 using System.Text.Json;
 using Gateway.Aggregator.Tests.Fakes.CloudWatchLogs;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using static Gateway.Aggregator.Tests.Fakes.CloudWatchLogs.AwsJsonAnswers;
 
 namespace Gateway.Aggregator.Tests.Fakes.Kinesis;
 
@@ -46,16 +41,15 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
     private readonly ConcurrentQueue<KinesisPutCall> _calls = new();
     private readonly ConcurrentQueue<string> _violations = new();
     private readonly Dictionary<string, string> _secrets = new(StringComparer.Ordinal) { [AccessKey] = SecretKey };
-    private readonly Random _random;
-    private readonly Lock _randomGate = new();
+    private readonly PercentRoll _roll;
     private long _sequence = 49_000_000_000_000_000;
     private int _injectedFaults;
     private int _failedRecords;
-    private WebApplication? _app;
+    private FakeHttpServer? _http;
 
     public FakeKinesisServer(int seed = 4242)
     {
-        _random = new Random(seed);
+        _roll = new PercentRoll(seed);
     }
 
     public Uri Endpoint { get; private set; } = new("http://127.0.0.1/");
@@ -108,19 +102,11 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(o =>
-        {
-            o.Listen(IPAddress.Loopback, 0);
-            o.Limits.MaxRequestBodySize = 64 * 1024 * 1024;
-        });
-        var app = builder.Build();
-        app.MapPost("/", HandleAsync);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        Endpoint = new Uri(address.EndsWith('/') ? address : address + "/");
-        _app = app;
+        // Well above Kestrel's default (30 MB), so even a grossly oversized request gets the fake's AWS-shaped answer, not Kestrel's 413.
+        _http = await FakeHttpServer.StartAsync(
+            app => app.MapPost("/", HandleAsync),
+            configure: kestrel => kestrel.Limits.MaxRequestBodySize = 64 * 1024 * 1024);
+        Endpoint = _http.Endpoint;
     }
 
     private static IReadOnlyList<StoredKinesisRecord> Snapshot(ConcurrentDictionary<string, List<StoredKinesisRecord>> streams, string name)
@@ -138,18 +124,13 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
-        using var buffer = new MemoryStream();
-        await context.Request.Body.CopyToAsync(buffer);
-        var (status, response) = Dispatch(context.Request, buffer.ToArray());
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/x-amz-json-1.1";
-        context.Response.Headers["x-amzn-RequestId"] = Guid.NewGuid().ToString();
-        await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(response));
+        var (status, response) = Dispatch(context.Request, await ReadBodyAsync(context.Request));
+        await WriteAsync(context.Response, status, AwsJsonAnswers.ContentType, response);
     }
 
     private (int Status, string Body) Dispatch(HttpRequest request, byte[] body)
     {
-        if (!request.ContentType?.StartsWith("application/x-amz-json-1.1", StringComparison.Ordinal) ?? true)
+        if (!request.ContentType?.StartsWith(AwsJsonAnswers.ContentType, StringComparison.Ordinal) ?? true)
         {
             return Error(400, "SerializationException", $"unexpected Content-Type '{request.ContentType}'");
         }
@@ -176,7 +157,7 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
             return Error(400, "AccessDeniedException", $"User: arn:aws:iam::123456789012:user/test is not authorized to perform: {service}:{operation}");
         }
 
-        var roll = Roll();
+        var roll = _roll.Next();
         if (roll < ThrottlePercent + ServerErrorPercent)
         {
             Interlocked.Increment(ref _injectedFaults);
@@ -206,56 +187,73 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
 
     private (int, string) PutRecordBatch(JsonElement root)
     {
+        const string operation = "PutRecordBatch";
         var stream = Str(root, "DeliveryStreamName") ?? string.Empty;
-        if (ParseRecords(root, "PutRecordBatch", stream, withPartitionKey: false, FirehoseMaxRecords, FirehoseMaxRecordBytes, FirehoseMaxRequestBytes, out var records) is { } invalid)
+        if (ParseRecords(root, operation, stream, withPartitionKey: false, FirehoseMaxRecords, FirehoseMaxRecordBytes, FirehoseMaxRequestBytes, out var records) is { } invalid)
         {
             return invalid;
         }
 
         if (!_deliveryStreams.TryGetValue(stream, out var stored))
         {
-            _calls.Enqueue(new KinesisPutCall("PutRecordBatch", stream, records.Count, records.Sum(r => (long)r.Data.Length), 0, "ResourceNotFoundException"));
-            return Error(400, "ResourceNotFoundException", $"Firehose {stream} under account 123456789012 not found.");
+            return NotFound(operation, stream, records, $"Firehose {stream} under account 123456789012 not found.");
         }
 
-        var responses = new List<Dictionary<string, string>>(records.Count);
-        var failed = 0;
-        lock (stored)
-        {
-            foreach (var record in records)
-            {
-                if (FailThisRecord())
-                {
-                    failed++;
-                    responses.Add(new Dictionary<string, string> { ["ErrorCode"] = "ServiceUnavailableException", ["ErrorMessage"] = "Slow down." });
-                    continue;
-                }
-
-                stored.Add(record);
-                responses.Add(new Dictionary<string, string> { ["RecordId"] = Convert.ToBase64String(Guid.NewGuid().ToByteArray()) });
-            }
-        }
-
-        _calls.Enqueue(new KinesisPutCall("PutRecordBatch", stream, records.Count, records.Sum(r => (long)r.Data.Length), failed, "OK"));
+        var responses = Store(
+            records,
+            stored,
+            new Dictionary<string, string> { ["ErrorCode"] = "ServiceUnavailableException", ["ErrorMessage"] = "Slow down." },
+            () => new Dictionary<string, string> { ["RecordId"] = Convert.ToBase64String(Guid.NewGuid().ToByteArray()) },
+            out var failed);
+        _calls.Enqueue(new KinesisPutCall(operation, stream, records.Count, DataBytes(records), failed, "OK"));
         return Ok(JsonSerializer.Serialize(new Dictionary<string, object> { ["FailedPutCount"] = failed, ["Encrypted"] = false, ["RequestResponses"] = responses }));
     }
 
     private (int, string) PutRecords(JsonElement root)
     {
+        const string operation = "PutRecords";
         var stream = Str(root, "StreamName") ?? string.Empty;
-        if (ParseRecords(root, "PutRecords", stream, withPartitionKey: true, StreamsMaxRecords, StreamsMaxRecordBytes, StreamsMaxRequestBytes, out var records) is { } invalid)
+        if (ParseRecords(root, operation, stream, withPartitionKey: true, StreamsMaxRecords, StreamsMaxRecordBytes, StreamsMaxRequestBytes, out var records) is { } invalid)
         {
             return invalid;
         }
 
         if (!_dataStreams.TryGetValue(stream, out var stored))
         {
-            _calls.Enqueue(new KinesisPutCall("PutRecords", stream, records.Count, records.Sum(r => (long)r.Data.Length), 0, "ResourceNotFoundException"));
-            return Error(400, "ResourceNotFoundException", $"Stream {stream} under account 123456789012 not found.");
+            return NotFound(operation, stream, records, $"Stream {stream} under account 123456789012 not found.");
         }
 
+        var responses = Store(
+            records,
+            stored,
+            new Dictionary<string, string>
+            {
+                ["ErrorCode"] = "ProvisionedThroughputExceededException",
+                ["ErrorMessage"] = $"Rate exceeded for shard shardId-000000000000 in stream {stream} under account 123456789012.",
+            },
+            () => new Dictionary<string, string>
+            {
+                ["SequenceNumber"] = Interlocked.Increment(ref _sequence).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["ShardId"] = "shardId-000000000000",
+            },
+            out var failed);
+        _calls.Enqueue(new KinesisPutCall(operation, stream, records.Count, DataBytes(records), failed, "OK"));
+        return Ok(JsonSerializer.Serialize(new Dictionary<string, object> { ["FailedRecordCount"] = failed, ["Records"] = responses, ["EncryptionType"] = "NONE" }));
+    }
+
+    /// <summary>
+    /// Stores each record in order unless injection fails it (<see cref="RecordFailurePercent"/>); returns the
+    /// per-record answers, <paramref name="failure"/> for a failed one and a fresh <paramref name="accepted"/> answer otherwise.
+    /// </summary>
+    private List<Dictionary<string, string>> Store(
+        List<StoredKinesisRecord> records,
+        List<StoredKinesisRecord> stored,
+        Dictionary<string, string> failure,
+        Func<Dictionary<string, string>> accepted,
+        out int failed)
+    {
         var responses = new List<Dictionary<string, string>>(records.Count);
-        var failed = 0;
+        failed = 0;
         lock (stored)
         {
             foreach (var record in records)
@@ -263,26 +261,25 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
                 if (FailThisRecord())
                 {
                     failed++;
-                    responses.Add(new Dictionary<string, string>
-                    {
-                        ["ErrorCode"] = "ProvisionedThroughputExceededException",
-                        ["ErrorMessage"] = $"Rate exceeded for shard shardId-000000000000 in stream {stream} under account 123456789012.",
-                    });
+                    responses.Add(failure);
                     continue;
                 }
 
                 stored.Add(record);
-                responses.Add(new Dictionary<string, string>
-                {
-                    ["SequenceNumber"] = Interlocked.Increment(ref _sequence).ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    ["ShardId"] = "shardId-000000000000",
-                });
+                responses.Add(accepted());
             }
         }
 
-        _calls.Enqueue(new KinesisPutCall("PutRecords", stream, records.Count, records.Sum(r => (long)r.Data.Length), failed, "OK"));
-        return Ok(JsonSerializer.Serialize(new Dictionary<string, object> { ["FailedRecordCount"] = failed, ["Records"] = responses, ["EncryptionType"] = "NONE" }));
+        return responses;
     }
+
+    private (int, string) NotFound(string operation, string stream, List<StoredKinesisRecord> records, string message)
+    {
+        _calls.Enqueue(new KinesisPutCall(operation, stream, records.Count, DataBytes(records), 0, "ResourceNotFoundException"));
+        return Error(400, "ResourceNotFoundException", message);
+    }
+
+    private static long DataBytes(List<StoredKinesisRecord> records) => records.Sum(r => (long)r.Data.Length);
 
     /// <summary>Reads and checks <c>Records</c>; null when valid, else the error AWS gives (also a violation).</summary>
     private (int, string)? ParseRecords(JsonElement root, string operation, string stream, bool withPartitionKey, int maxRecords, int maxRecordBytes, int maxRequestBytes, out List<StoredKinesisRecord> records)
@@ -357,17 +354,9 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
         return null;
     }
 
-    private double Roll()
-    {
-        lock (_randomGate)
-        {
-            return _random.NextDouble() * 100;
-        }
-    }
-
     private bool FailThisRecord()
     {
-        if (RecordFailurePercent <= 0 || Roll() >= RecordFailurePercent)
+        if (RecordFailurePercent <= 0 || _roll.Next() >= RecordFailurePercent)
         {
             return false;
         }
@@ -383,20 +372,11 @@ internal sealed class FakeKinesisServer : IAsyncDisposable
         return Error(400, type, message);
     }
 
-    private static string? Str(JsonElement root, string name) =>
-        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    private static (int, string) Ok(string json) => (200, json);
-
-    private static (int, string) Error(int status, string type, string message) =>
-        (status, JsonSerializer.Serialize(new Dictionary<string, string> { ["__type"] = type, ["message"] = message }));
-
     public async ValueTask DisposeAsync()
     {
-        if (_app is not null)
+        if (_http is not null)
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await _http.DisposeAsync();
         }
     }
 }

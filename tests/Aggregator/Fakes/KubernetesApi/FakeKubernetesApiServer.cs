@@ -1,13 +1,10 @@
-using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Logging;
 
 namespace Gateway.Aggregator.Tests.Fakes.KubernetesApi;
 
@@ -20,7 +17,7 @@ namespace Gateway.Aggregator.Tests.Fakes.KubernetesApi;
 /// </summary>
 internal sealed class FakeKubernetesApiServer : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private FakeHttpServer? _http;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Store> _stores = new()
     {
@@ -37,9 +34,8 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     private int _unauthorized;
     private int _otherRequests;
 
-    private FakeKubernetesApiServer(WebApplication app, string token)
+    private FakeKubernetesApiServer(string token)
     {
-        _app = app;
         Token = token;
     }
 
@@ -85,22 +81,9 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     /// <param name="serverCertificate">Serve https with this certificate (and its private key) instead of http.</param>
     public static async Task<FakeKubernetesApiServer> StartAsync(string token = "test-token", System.Security.Cryptography.X509Certificates.X509Certificate2? serverCertificate = null)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrelHttpsConfiguration();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, o =>
-        {
-            o.Protocols = HttpProtocols.Http1;
-            if (serverCertificate is not null)
-            {
-                o.UseHttps(serverCertificate);
-            }
-        }));
-        var app = builder.Build();
-        var server = new FakeKubernetesApiServer(app, token);
-        app.Run(server.HandleAsync);
-        await app.StartAsync();
-        server.Url = app.Urls.First();
+        var server = new FakeKubernetesApiServer(token);
+        server._http = await FakeHttpServer.StartAsync(app => app.Run(server.HandleAsync), serverCertificate, HttpProtocols.Http1);
+        server.Url = server._http.Url;
         return server;
     }
 
@@ -372,8 +355,10 @@ internal sealed class FakeKubernetesApiServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         DisconnectWatches();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        if (_http is not null)
+        {
+            await _http.DisposeAsync();
+        }
     }
 
     private sealed class Store(string kind, string listKind)

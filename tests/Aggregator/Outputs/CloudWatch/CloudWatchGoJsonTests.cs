@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using Gateway.Aggregator.Outputs.CloudWatch;
 using Gateway.Aggregator.Tests.Fakes.CloudWatchLogs;
+using Gateway.Engine.Json;
 using Gateway.Engine.Pipeline;
 using Gateway.Engine.Records;
 using Gateway.Tests.Shared;
@@ -29,6 +30,18 @@ public sealed class CloudWatchGoJsonTests : IAsyncLifetime
             """{"Kubernetes":{"host":"n1","pod_name":"p"},"docker":{"container_id":"d0c"},"log":"x","log_processed":{"a":[{"y":1,"z":2}],"b":2},"stream":"stdout"}""",
             Go("""{"stream":"stdout","log":"x","log_processed":{"b":2,"a":[{"z":2,"y":1}]},"docker":{"container_id":"d0c"},"Kubernetes":{"pod_name":"p","host":"n1"}}"""));
         Assert.Equal("""{"a":2,"b":3}""", Go("""{"b":3,"a":1,"a":2}"""));
+    }
+
+    [Fact]
+    public void Scalars_are_written_as_go_does_and_nesting_past_the_limit_is_refused_at_its_offset()
+    {
+        Assert.Equal("[42,-7,9223372036854775807,true,false,null]", Go("[42,-7,9223372036854775807,true,false,null]"));
+
+        var tooDeep = new byte[FluentJson.MaxDepth + 2];
+        tooDeep.AsSpan(0, FluentJson.MaxDepth + 1).Fill(0x91);
+        tooDeep[^1] = 0xc0;
+        var refused = Assert.Throws<MsgpackFormatException>(() => CloudWatchGoJson.WriteValue(tooDeep, new ArrayBufferWriter<byte>()));
+        Assert.Equal(FluentJson.MaxDepth + 1, refused.Offset);
     }
 
     [Fact]

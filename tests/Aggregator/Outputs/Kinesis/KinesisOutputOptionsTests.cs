@@ -94,6 +94,17 @@ public sealed class KinesisOutputOptionsTests
         Assert.Equal(expected, AwsTimeFormat.Parse(pattern).Format(new EventTime(1_577_521_193, 704_659_587)));
     }
 
+    /// <summary>The rest of the conversions, at times where padding, the 12-hour clock and the week's ends show (values from glibc strftime).</summary>
+    [Theory]
+    [InlineData(1_583_035_506u, "%C %y %m %d|%e|%k|%l|%I %p|%u %w|%R|%D|%h|%j", "20 20 03 01| 1| 4| 4|04 AM|7 0|04:05|03/01/20|Mar|061")]
+    [InlineData(1_626_049_809u, "%C %y %m %d|%e|%k|%l|%I %p|%u %w|%R|%D|%h|%j", "20 21 07 12|12| 0|12|12 AM|1 1|00:30|07/12/21|Jul|193")]
+    [InlineData(1_257_249_600u, "%C %y %m %d|%e|%k|%l|%I %p|%u %w|%R|%D|%h|%j", "20 09 11 03| 3|12|12|12 PM|2 2|12:00|11/03/09|Nov|307")]
+    [InlineData(1_257_249_600u, "%H%n%M%t%S.%3N", "12\n00\t00.000")]
+    public void Time_key_format_pads_and_names_like_strftime(uint seconds, string pattern, string expected)
+    {
+        Assert.Equal(expected, AwsTimeFormat.Parse(pattern).Format(new EventTime(seconds, 0)));
+    }
+
     [Fact]
     public void Answers_name_the_failed_records_and_an_answer_without_the_list_fails_them_all()
     {
