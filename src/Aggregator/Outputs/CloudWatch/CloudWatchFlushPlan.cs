@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace Gateway.Aggregator.Outputs.CloudWatch;
 
@@ -9,7 +10,7 @@ namespace Gateway.Aggregator.Outputs.CloudWatch;
 /// </summary>
 internal readonly record struct CloudWatchPlannedEvent(int Target, long TimestampMs, int Offset, int Length, int MessageBytes, int Sequence);
 
-/// <summary>A byte buffer from the output's pool that can also be cut back (a skipped or truncated message).</summary>
+/// <summary>The pooled buffer one message is formatted into before it is stored escaped (and where it is cut to the maximum).</summary>
 internal sealed class CloudWatchMessageBuffer : IBufferWriter<byte>, IDisposable
 {
     private readonly ArrayPool<byte> _pool;
@@ -44,14 +45,19 @@ internal sealed class CloudWatchMessageBuffer : IBufferWriter<byte>, IDisposable
         return _buffer.AsSpan(_written);
     }
 
+    // Called for every token the JSON writers write: the check is inlined, growing is not.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Ensure(int sizeHint)
     {
-        sizeHint = Math.Max(sizeHint, 1);
-        if (_buffer.Length - _written >= sizeHint)
+        if (_buffer.Length - _written < Math.Max(sizeHint, 1))
         {
-            return;
+            Grow(Math.Max(sizeHint, 1));
         }
+    }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Grow(int sizeHint)
+    {
         var bigger = _pool.Rent(Math.Max(_buffer.Length * 2, _written + sizeHint));
         _buffer.AsSpan(0, _written).CopyTo(bigger);
         _pool.Return(_buffer);
