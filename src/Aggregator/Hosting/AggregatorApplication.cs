@@ -120,14 +120,25 @@ internal static class AggregatorApplication
 
         // Liveness: the process serves requests. Deliberately no dependency checks, so a slow output never makes
         // Kubernetes restart an aggregator that is still holding buffered data.
-        app.MapGet("/healthz", () => Results.Text("ok\n", "text/plain"));
+        // Plain RequestDelegates: a lambda with parameters would go through the minimal-API request delegate
+        // factory, which compiles expression trees at startup (System.Linq.Expressions and its JIT'd code stay
+        // resident: megabytes of a process that is meant to be small).
+        app.MapGet("/healthz", (RequestDelegate)(static context => PlainText(context, StatusCodes.Status200OK, "ok\n")));
 
-        app.MapGet("/readyz", (ReadinessRegistry readiness) =>
+        var readiness = app.Services.GetRequiredService<ReadinessRegistry>();
+        app.MapGet("/readyz", (RequestDelegate)(context =>
             readiness.IsReady(out var notReady)
-                ? Results.Text("ready\n", "text/plain")
-                : Results.Text($"not ready: {string.Join(", ", notReady)}\n", "text/plain", statusCode: StatusCodes.Status503ServiceUnavailable));
+                ? PlainText(context, StatusCodes.Status200OK, "ready\n")
+                : PlainText(context, StatusCodes.Status503ServiceUnavailable, $"not ready: {string.Join(", ", notReady)}\n")));
 
         app.MapPrometheusScrapingEndpoint("/metrics");
+    }
+
+    private static Task PlainText(HttpContext context, int status, string text)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/plain";
+        return context.Response.WriteAsync(text);
     }
 
     /// <summary>The actual port of the HTTP endpoint (differs from the configured one when that was 0).</summary>

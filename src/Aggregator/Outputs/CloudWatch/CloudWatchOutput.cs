@@ -44,6 +44,10 @@ internal sealed class CloudWatchOutput : IBatchingOutput
     private TaskCompletionSource? _room;
     private readonly Lock _roomGate = new();
 
+    // RelieveMemory's choice of the fullest streams (one call at a time).
+    private readonly Lock _relieveGate = new();
+    private readonly CloudWatchStreamTarget[] _fullest;
+
     /// <summary>
     /// The output's own pools. Formatted messages wait seconds for their request: held in 16 KiB pages (not
     /// chunk-sized arrays) they cost what they hold, and the pool keeps as many as the held-bytes cap lets be in
@@ -70,6 +74,7 @@ internal sealed class CloudWatchOutput : IBatchingOutput
         _backoff = new CloudWatchRetryBackoff(settings.AutoRetryRequests ? settings.MaxAttempts : 1, settings.BackoffBase, settings.BackoffCap, context.TimeProvider);
         _gate = new AdaptiveSendGate(settings.MaxConcurrentRequests);
         _time = context.TimeProvider;
+        _fullest = new CloudWatchStreamTarget[Math.Max(1, settings.MaxConcurrentRequests)];
         _pages = new CloudWatchPagePool((int)Math.Min(int.MaxValue, (settings.MaxHeldBytes / CloudWatchPagePool.PageBytes) + 512));
         _messagesAreAsciiJson = _logKey is null && !_goJson && (_jsonFlags & FluentJsonFlags.RawUnicode) == 0;
     }
@@ -221,14 +226,52 @@ internal sealed class CloudWatchOutput : IBatchingOutput
     public void SendPending() => SendQueuesFrom(0);
 
     /// <summary>
-    /// Over the held-bytes bound: send the streams holding at least half a request, which frees the most memory
-    /// in the fewest (still large) requests; only when none does, every stream sends what it has.
+    /// Over the held-bytes bound: start the fullest streams that are not sending yet, as many as requests can be
+    /// in flight at once. Starting every stream over half a request (as this did) fixed all their requests at
+    /// that size while only a few could be on the wire; the others, left to fill, go fuller when their turn comes.
     /// </summary>
     private void RelieveMemory()
     {
-        if (SendQueuesFrom(CloudWatchOutputSettings.MaxBatchBytes / 2) == 0)
+        lock (_relieveGate)
         {
-            SendQueuesFrom(0);
+            var picked = _fullest;
+            var count = 0;
+            foreach (var target in _streams.Values)
+            {
+                // Unlocked reads: a heuristic choice, re-checked under the queue's lock before starting.
+                var queue = target.Queue;
+                var bytes = queue.Bytes;
+                if (bytes == 0 || queue.Sending || (count == picked.Length && bytes <= picked[count - 1].Queue.Bytes))
+                {
+                    continue;
+                }
+
+                // Insertion into the top list, fullest first.
+                var at = Math.Min(count, picked.Length - 1);
+                while (at > 0 && picked[at - 1].Queue.Bytes < bytes)
+                {
+                    picked[at] = picked[at - 1];
+                    at--;
+                }
+
+                picked[at] = target;
+                count = Math.Min(count + 1, picked.Length);
+            }
+
+            for (var i = 0; i < count; i++)
+            {
+                var target = picked[i];
+                picked[i] = null!;
+                var queue = target.Queue;
+                lock (queue.Gate)
+                {
+                    if (queue.Count > 0)
+                    {
+                        queue.DueBefore = queue.NextArrival;
+                        StartSenderLocked(target);
+                    }
+                }
+            }
         }
     }
 
