@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using Amazon.Runtime;
 using Amazon.Runtime.Internal.Auth;
 
@@ -17,23 +16,9 @@ internal static class AwsSigV4
 
     /// <summary>
     /// Returns the <c>Authorization</c> header value for a request whose signed headers are exactly
-    /// <paramref name="headers"/> (lower-case names, values already trimmed).
+    /// <paramref name="headers"/> (lower-case names, values already trimmed) and whose body's SHA-256 the caller
+    /// computed (a body may be streamed rather than held as one buffer).
     /// </summary>
-    public static string Sign(
-        ImmutableCredentials credentials,
-        string region,
-        string service,
-        DateTime signedAtUtc,
-        string path,
-        SortedDictionary<string, string> headers,
-        ReadOnlySpan<byte> body)
-    {
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(body, hash);
-        return SignPayloadHash(credentials, region, service, signedAtUtc, path, headers, hash);
-    }
-
-    /// <summary>As <see cref="Sign"/>, for a body hashed by the caller (one that is never a single buffer).</summary>
     public static string SignPayloadHash(
         ImmutableCredentials credentials,
         string region,

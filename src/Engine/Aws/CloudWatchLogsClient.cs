@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Amazon.Runtime;
-using Gateway.Engine.Buffers;
 
 namespace Gateway.Engine.Aws;
 

@@ -8,7 +8,7 @@ namespace Gateway.Aggregator.Outputs.CloudWatch;
 /// client reads it twice (to sign, then to send) and again on a resend; <see cref="Position"/> = 0 rewinds.
 /// One per sender, reused for each of its requests.
 /// </summary>
-internal sealed class CloudWatchLogEventsStream : Stream
+internal sealed class CloudWatchLogEventsStream : ReadOnlyPayloadStream
 {
     private static ReadOnlySpan<byte> FirstHead => "{\"timestamp\":"u8;
 
@@ -58,12 +58,6 @@ internal sealed class CloudWatchLogEventsStream : Stream
         _pieceMessages = null;
     }
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => true;
-
-    public override bool CanWrite => false;
-
     public override long Length => _length;
 
     public override long Position
@@ -83,8 +77,6 @@ internal sealed class CloudWatchLogEventsStream : Stream
             _pieceMessages = null;
         }
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -176,12 +168,4 @@ internal sealed class CloudWatchLogEventsStream : Stream
         Position = offset;
         return 0;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

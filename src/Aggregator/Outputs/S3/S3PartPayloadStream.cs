@@ -6,7 +6,7 @@ namespace Gateway.Aggregator.Outputs.S3;
 /// A sealed part file read as S3 receives it: the frames' payloads back to back, headers skipped. Seekable, so
 /// the SDK can hash the body for the signature and rewind on a retry, without the part ever being held in memory.
 /// </summary>
-internal sealed class S3PartPayloadStream : Stream
+internal sealed class S3PartPayloadStream : ReadOnlyPayloadStream
 {
     private readonly SafeFileHandle _file;
     private readonly S3Frame[] _frames;
@@ -29,12 +29,6 @@ internal sealed class S3PartPayloadStream : Stream
         _file = File.OpenHandle(part.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
     }
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => true;
-
-    public override bool CanWrite => false;
-
     public override long Length => _length;
 
     public override long Position
@@ -42,8 +36,6 @@ internal sealed class S3PartPayloadStream : Stream
         get => _position;
         set => _position = value is >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value));
     }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -72,12 +64,6 @@ internal sealed class S3PartPayloadStream : Stream
         return read;
     }
 
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(Read(buffer.Span));
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        Task.FromResult(Read(buffer.AsSpan(offset, count)));
-
     public override long Seek(long offset, SeekOrigin origin)
     {
         Position = origin switch
@@ -88,14 +74,6 @@ internal sealed class S3PartPayloadStream : Stream
         };
         return _position;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
