@@ -166,6 +166,12 @@ internal sealed class CloudWatchOutput : IBatchingOutput
                 {
                     SignalRoom();
                 }
+                else if (Volatile.Read(ref _room) is not null)
+                {
+                    // Still over the bound and the engine waits for room (so no new chunk will relieve it): start
+                    // the next fullest streams rather than leave them to their flush interval.
+                    RelieveMemory();
+                }
             }
 
             if (result == FlushResult.Ok)
