@@ -18,11 +18,13 @@ public class CloudWatchMessageBenchmarks
     private readonly CloudWatchPagePool _pool = new(256);
     private readonly List<(int Start, int Length)> _messages = [];
     private ReadOnlyMemory<byte> _chunk;
+    private ReadOnlyMemory<byte> _enriched;
 
     [GlobalSetup]
     public void Setup()
     {
         _chunk = BenchmarkData.Events(1000);
+        _enriched = FilterChainBenchmarks.EnrichedEvents(1000);
         var reader = new EventReader(_chunk);
         while (reader.TryRead(out var view))
         {
@@ -33,14 +35,21 @@ public class CloudWatchMessageBenchmarks
     }
 
     [Benchmark]
-    public int FormatAndStoreEscaped()
+    public int FormatAndStoreEscaped() => FormatAndStore(_chunk);
+
+    /// <summary>The same for kubernetes-enriched records (nested maps: labels, annotations), the benchmark load's shape.</summary>
+    [Benchmark]
+    public int FormatAndStoreEscapedEnriched() => FormatAndStore(_enriched);
+
+    private int FormatAndStore(ReadOnlyMemory<byte> chunk)
     {
+        // As the output does: each message into its (rewindable) scratch buffer, then stored escaped.
         using var pages = new CloudWatchMessagePages(_pool);
-        var scratch = new ArrayBufferWriter<byte>(4096);
-        var reader = new EventReader(_chunk);
+        using var scratch = new CloudWatchMessageBuffer(4096, ArrayPool<byte>.Shared);
+        var reader = new EventReader(chunk);
         while (reader.TryRead(out var view))
         {
-            scratch.ResetWrittenCount();
+            scratch.Truncate(0);
             FluentJson.WriteValue(view.Record.Span, scratch);
             pages.WriteEscapedAsciiJson(scratch.WrittenSpan);
         }

@@ -8,7 +8,7 @@ namespace Gateway.Engine.Buffers;
 /// buffer has grown to the working size. The array is rented on first write, so a writer that ends up unused
 /// (e.g. a filter that leaves a chunk alone) costs no buffer.
 /// </summary>
-internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
+internal sealed class PooledBufferWriter : IRewindableBufferWriter, IDisposable
 {
     private readonly int _initialCapacity;
     private byte[] _buffer = [];

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Gateway.Engine.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace Gateway.Engine.Json;
@@ -115,7 +116,6 @@ internal static class FluentJson
             return 0;
         }
 
-        // First pass: where the string keys are, so repeated keys can be found without decoding anything else.
         var start = cursor.Position;
         int[]? rented = null;
         Span<int> keyTable = count <= StackKeyTableEntries
@@ -123,6 +123,38 @@ internal static class FluentJson
             : (rented = ArrayPool<int>.Shared.Rent(count * 2));
         try
         {
+            if (output is IRewindableBufferWriter rewindable)
+            {
+                // One pass: write every entry, noting where the keys are; only when a key turns out to repeat
+                // (rare) cut the output back and take the two-pass way below. Saves walking every value twice
+                // (nested maps once per level).
+                var mark = rewindable.WrittenCount;
+                for (var i = 0; i < count; i++)
+                {
+                    var peek = new MsgpackCursor(cursor.Buffer, cursor.Position);
+                    var key = peek.Read();
+                    keyTable[2 * i] = key.Kind == MsgpackKind.String ? key.Offset : -1;
+                    keyTable[(2 * i) + 1] = key.Length;
+                    if (i > 0 || needsLeadingComma)
+                    {
+                        WriteByte(output, (byte)',');
+                    }
+
+                    WriteValue(ref cursor, output, flags, depth + 1);
+                    WriteByte(output, (byte)':');
+                    WriteValue(ref cursor, output, flags, depth + 1);
+                }
+
+                if (!HasRepeatedKey(cursor.Buffer, keyTable, count))
+                {
+                    return count;
+                }
+
+                rewindable.Truncate(mark);
+                cursor = new MsgpackCursor(cursor.Buffer, start);
+            }
+
+            // First pass: where the string keys are, so repeated keys can be found without decoding anything else.
             var scan = new MsgpackCursor(cursor.Buffer, start);
             for (var i = 0; i < count; i++)
             {

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Gateway.Engine.Buffers;
 using Gateway.Engine.Json;
 using MessagePack;
 
@@ -18,12 +19,68 @@ public sealed class FluentJsonTests
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>
+    /// The JSON of a value, written both ways the writer has: two passes per map into a plain buffer writer, and one
+    /// pass with a rewind on repeated keys into a rewindable one. Every test checks that they agree.
+    /// </summary>
     private static string Json(byte[] msgpack, FluentJsonFlags flags = FluentJsonFlags.None)
     {
         var output = new ArrayBufferWriter<byte>();
         var used = FluentJson.WriteValue(msgpack, output, flags);
         Assert.Equal(msgpack.Length, used);
+        using var rewindable = new PooledBufferWriter(16);
+        rewindable.Write("prefix"u8);
+        Assert.Equal(msgpack.Length, FluentJson.WriteValue(msgpack, rewindable, flags));
+        Assert.Equal(Encoding.UTF8.GetString(output.WrittenSpan), Encoding.UTF8.GetString(rewindable.WrittenSpan[6..]));
         return Encoding.UTF8.GetString(output.WrittenSpan);
+    }
+
+    [Fact]
+    public void Repeated_keys_at_any_depth_give_the_same_json_in_one_pass_with_rewinds_as_in_two()
+    {
+        // Random maps nested up to four deep, keys from a small alphabet so some repeat at every level.
+        var random = new Random(20261126);
+        for (var round = 0; round < 500; round++)
+        {
+            var bytes = Pack((ref MessagePackWriter w) => WriteRandomMap(ref w, random, 0));
+            Json(bytes); // asserts both ways agree
+        }
+
+        static void WriteRandomMap(ref MessagePackWriter w, Random random, int depth)
+        {
+            var count = random.Next(0, 7);
+            w.WriteMapHeader(count);
+            for (var i = 0; i < count; i++)
+            {
+                if (random.Next(10) == 0)
+                {
+                    w.Write(random.Next(3)); // a non-string key
+                }
+                else
+                {
+                    w.Write("k" + random.Next(4));
+                }
+
+                var kind = depth < 4 ? random.Next(4) : random.Next(2);
+                switch (kind)
+                {
+                    case 0:
+                        w.Write(random.Next(100));
+                        break;
+                    case 1:
+                        w.Write("v\"" + random.Next(100));
+                        break;
+                    case 2:
+                        WriteRandomMap(ref w, random, depth + 1);
+                        break;
+                    default:
+                        w.WriteArrayHeader(2);
+                        WriteRandomMap(ref w, random, depth + 1);
+                        w.Write(true);
+                        break;
+                }
+            }
+        }
     }
 
     private static string StringJson(byte[] utf8, FluentJsonFlags flags = FluentJsonFlags.None)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using Gateway.Engine.Buffers;
 
 namespace Gateway.Aggregator.Outputs.CloudWatch;
 
@@ -11,7 +12,7 @@ namespace Gateway.Aggregator.Outputs.CloudWatch;
 internal readonly record struct CloudWatchPlannedEvent(int Target, long TimestampMs, int Offset, int Length, int MessageBytes, int Sequence);
 
 /// <summary>The pooled buffer one message is formatted into before it is stored escaped (and where it is cut to the maximum).</summary>
-internal sealed class CloudWatchMessageBuffer : IBufferWriter<byte>, IDisposable
+internal sealed class CloudWatchMessageBuffer : IRewindableBufferWriter, IDisposable
 {
     private readonly ArrayPool<byte> _pool;
     private byte[] _buffer;
