@@ -27,10 +27,7 @@ connections="${3:-4}"
 batch="${4:-100}"
 warmup="${BENCH_WARMUP:-50000}"
 flush="${BENCH_FLUSH:-5}"
-# Free ports unless given: other builds and benchmarks share this machine.
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 runs="${BENCH_RUNS:-1}"
-baseline_ref="${BENCH_BASELINE_REF:-}"
 work=".tmp/bench-cloudwatch"
 
 if [ -z "${BENCH_NO_BUILD:-}" ]; then
@@ -40,10 +37,7 @@ if [ -z "${BENCH_NO_BUILD:-}" ]; then
   dotnet build tools/Gateway.FakeServices/Gateway.FakeServices.csproj -c Release -nologo -v quiet -o .tmp/bin/fakes >/dev/null
 fi
 
-remove_baseline_worktree() {
-  if [ -d "$work/baseline-src" ]; then git worktree remove --force "$work/baseline-src" >/dev/null 2>&1 || true; fi
-}
-remove_baseline_worktree
+remove_baseline_worktree "$work"
 rm -rf "$work"
 mkdir -p "$work"
 
@@ -52,18 +46,11 @@ pid=""
 cleanup() {
   [ -n "$pid" ] && { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
   [ -n "$fake_pid" ] && { kill -TERM "$fake_pid" 2>/dev/null || true; wait "$fake_pid" 2>/dev/null || true; }
-  remove_baseline_worktree
+  remove_baseline_worktree "$work"
 }
 trap cleanup EXIT
 
-builds=("this tree ($(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo '+changes'))=.tmp/bin/aggregator/Gateway.Aggregator.dll")
-if [ -n "$baseline_ref" ]; then
-  baseline_commit="$(git rev-parse --short "$baseline_ref")"
-  echo "==> building the baseline aggregator ($baseline_ref @ $baseline_commit)"
-  git worktree add --detach "$work/baseline-src" "$baseline_commit" >/dev/null 2>&1
-  dotnet build "$work/baseline-src/src/Aggregator/Gateway.Aggregator.csproj" -c Release -nologo -v quiet -o .tmp/bin/aggregator-baseline >/dev/null
-  builds=("baseline $baseline_commit=.tmp/bin/aggregator-baseline/Gateway.Aggregator.dll" "${builds[@]}")
-fi
+aggregator_builds "$work"
 
 echo "==> fakes: Kubernetes API with $pods pods, CloudWatch Logs over HTTPS"
 dotnet .tmp/bin/fakes/Gateway.FakeServices.dll --kubernetes-pods "$pods" --kubernetes-token bench-token \

@@ -5,6 +5,8 @@
 # records the null output received. 3M records by default: at ~0.4 CPU-s per 1M the 10 ms tick and warm-up
 # effects (first segments, thread pool ramp-up) move a 1M run by +-25%.
 # Usage: scripts/bench-ingest.sh [records=3000000] [connections=4] [batch=1000]
+# Environment: BENCH_RUNS=n runs each build n times (default 1); BENCH_BASELINE_REF=<git ref> also builds that
+# commit's aggregator (temporary git worktree) and alternates it with this tree's, one table at the end.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,24 +17,35 @@ cd "$repo_root"
 records="${1:-3000000}"
 connections="${2:-4}"
 batch="${3:-1000}"
-forward_port="${BENCH_FORWARD_PORT:-24240}"
-http_port="${BENCH_HTTP_PORT:-2030}"
+runs="${BENCH_RUNS:-1}"
 work=".tmp/bench"
 
 echo "==> building aggregator and load tool (Release)"
 dotnet build src/Aggregator/Gateway.Aggregator.csproj -c Release -nologo -v quiet -o .tmp/bin/aggregator >/dev/null
 dotnet build tools/Gateway.Load/Gateway.Load.csproj -c Release -nologo -v quiet -o .tmp/bin/load >/dev/null
 
+remove_baseline_worktree "$work"
 rm -rf "$work"
 mkdir -p "$work"
-cat >"$work/fluent-bit.conf" <<CONF
+pid=""
+trap '[ -n "$pid" ] && { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }; remove_baseline_worktree "$work"' EXIT
+aggregator_builds "$work"
+
+rows=()
+# run_once LABEL DLL RUN: one aggregator process on a fresh buffer directory: warm-up, then the measured load.
+run_once() {
+  local label="$1" dll="$2" run="$3"
+  local forward_port="${BENCH_FORWARD_PORT:-$(free_port)}" http_port="${BENCH_HTTP_PORT:-$(free_port)}"
+  local storage="${repo_root}/${work}/storage-${run}"
+  rm -rf "$storage"
+  cat >"$work/fluent-bit.conf" <<CONF
 [SERVICE]
     Flush        1
     Log_Level    warn
     HTTP_Server  On
     HTTP_Listen  127.0.0.1
     HTTP_Port    ${http_port}
-    storage.path ${repo_root}/${work}/storage
+    storage.path ${storage}
     storage.sync normal
 
 [INPUT]
@@ -46,32 +59,43 @@ cat >"$work/fluent-bit.conf" <<CONF
     Match *
 CONF
 
-dotnet .tmp/bin/aggregator/Gateway.Aggregator.dll -c "$work/fluent-bit.conf" >"$work/aggregator.log" 2>&1 &
-pid=$!
-trap 'kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
+  echo "==> run $run: $label"
+  dotnet "$dll" -c "$work/fluent-bit.conf" >"$work/aggregator.log" 2>&1 &
+  pid=$!
+  wait_ready "http://127.0.0.1:${http_port}/readyz" "$pid" "$work/aggregator.log"
 
-wait_ready "http://127.0.0.1:${http_port}/readyz" "$pid" "$work/aggregator.log"
+  # Warm-up run (JIT, first segment files) so the measured run is the steady state.
+  dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records 50000 --connections "$connections" --batch "$batch" >/dev/null
 
+  local before after result rate cpu_seconds per_cpu peak flushed
+  before="$(cpu_ticks "$pid")"
+  echo "    load: $records records, $connections connections, $batch records per message (acks on)"
+  result="$(dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records "$records" --connections "$connections" --batch "$batch")"
+  after="$(cpu_ticks "$pid")"
+  echo "    $result"
 
-# Warm-up run (JIT, first segment files) so the measured run is the steady state.
-dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records 50000 --connections "$connections" --batch "$batch" >/dev/null
+  rate="$(sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p' <<<"$result")"
+  cpu_seconds="$(awk -v a="$after" -v b="$before" -v t="$ticks" 'BEGIN { printf "%.2f", (a - b) / t }')"
+  per_cpu="$(awk -v r="$records" -v c="$cpu_seconds" 'BEGIN { if (c > 0) printf "%.0f", r / c; else print "n/a" }')"
+  peak="$(peak_rss_mib "$pid")"
+  # Warm-up + measured records must all have reached the output (acks only say they were stored).
+  flushed="$(curl -fsS "http://127.0.0.1:${http_port}/metrics" 2>/dev/null | awk '/^gateway_output_records_flushed_total/ { n += $2 } END { print n + 0 }')"
 
-before="$(cpu_ticks "$pid")"
-echo "==> load: $records records, $connections connections, $batch records per message (acks on)"
-result="$(dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records "$records" --connections "$connections" --batch "$batch")"
-after="$(cpu_ticks "$pid")"
-echo "    $result"
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  pid=""
+  rm -rf "$storage"
+  echo "    ${rate} records/s, ${cpu_seconds} CPU s, ${per_cpu} records per CPU-s, peak RSS ${peak} MiB, null output received ${flushed} (warm-up 50000 included; may trail by the last flush)"
+  rows+=("| ${label} | ${rate} | ${cpu_seconds} | ${per_cpu} | ${peak} MiB |")
+}
 
-rate="$(sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p' <<<"$result")"
-cpu_seconds="$(awk -v a="$after" -v b="$before" -v t="$ticks" 'BEGIN { printf "%.2f", (a - b) / t }')"
-per_cpu="$(awk -v r="$records" -v c="$cpu_seconds" 'BEGIN { if (c > 0) printf "%.0f", r / c; else print "n/a" }')"
-peak_rss_mib="$(peak_rss_mib "$pid")"
-# Warm-up + measured records must all have reached the output (acks only say they were stored).
-flushed="$(curl -fsS "http://127.0.0.1:${http_port}/metrics" 2>/dev/null | awk '/^gateway_output_records_flushed_total/ { n += $2 } END { print n + 0 }')"
+for run in $(seq 1 "$runs"); do
+  for build in "${builds[@]}"; do
+    run_once "${build%%=*}" "${build#*=}" "$run"
+  done
+done
 
 echo
-echo "records/s:            $rate"
-echo "aggregator CPU s:     $cpu_seconds"
-echo "records per CPU-s:    $per_cpu"
-echo "peak RSS (VmHWM):     ${peak_rss_mib} MiB"
-echo "null output received: ${flushed} records (warm-up 50000 included; may trail by the last flush)"
+echo "| Build | Records/s | Aggregator CPU s | Records per CPU-s | Peak RSS |"
+echo "| --- | --- | --- | --- | --- |"
+printf '%s\n' "${rows[@]}"

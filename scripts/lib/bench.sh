@@ -23,3 +23,29 @@ wait_ready() {
   cat "$log" >&2
   exit 1
 }
+
+# A free TCP port on 127.0.0.1 (other builds and benchmarks share this machine).
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# aggregator_builds WORK: fills the array `builds` with "label=dll" entries: this tree's Release aggregator
+# (.tmp/bin/aggregator, built by the caller) and, when BENCH_BASELINE_REF names a commit, that commit's aggregator
+# built from a temporary git worktree under WORK (remove it with remove_baseline_worktree WORK), listed first so
+# the runs alternate baseline, this tree, baseline, ...
+aggregator_builds() {
+  local work="$1"
+  builds=("this tree ($(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo '+changes'))=.tmp/bin/aggregator/Gateway.Aggregator.dll")
+  if [ -n "${BENCH_BASELINE_REF:-}" ]; then
+    local commit
+    commit="$(git rev-parse --short "$BENCH_BASELINE_REF")"
+    echo "==> building the baseline aggregator ($BENCH_BASELINE_REF @ $commit)"
+    remove_baseline_worktree "$work"
+    git worktree add --detach "$work/baseline-src" "$commit" >/dev/null 2>&1
+    dotnet build "$work/baseline-src/src/Aggregator/Gateway.Aggregator.csproj" -c Release -nologo -v quiet -o .tmp/bin/aggregator-baseline >/dev/null
+    builds=("baseline $commit=.tmp/bin/aggregator-baseline/Gateway.Aggregator.dll" "${builds[@]}")
+  fi
+}
+
+# remove_baseline_worktree WORK: drops the worktree aggregator_builds made, if any.
+remove_baseline_worktree() {
+  if [ -d "$1/baseline-src" ]; then git worktree remove --force "$1/baseline-src" >/dev/null 2>&1 || true; fi
+}
