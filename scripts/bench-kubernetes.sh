@@ -7,7 +7,9 @@
 # RSS (VmHWM, whole run including the pod list), the records the null output received and the requests the fake
 # API server saw.
 # Usage: scripts/bench-kubernetes.sh [records=3000000] [pods=1000] [connections=4] [batch=1000]
-# Environment: BENCH_MAX_CHUNKS_UP (storage.max_chunks_up, default 128), BENCH_PERF=1 (perf record the measured run).
+# Environment: BENCH_MAX_CHUNKS_UP (storage.max_chunks_up, default 128), BENCH_PERF=1 (perf record the measured run),
+# BENCH_RUNS=n (each build n times), BENCH_BASELINE_REF=<git ref> (that commit's aggregator alternating with this
+# tree's against the same fake API server; one table at the end). The fake's request counts cover all runs.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,10 +22,9 @@ pods="${2:-1000}"
 connections="${3:-4}"
 batch="${4:-1000}"
 warmup=50000
-forward_port="${BENCH_FORWARD_PORT:-24241}"
-http_port="${BENCH_HTTP_PORT:-2031}"
+runs="${BENCH_RUNS:-1}"
 work=".tmp/bench-kubernetes"
-# Fluent Bit's default 128 chunks up (~2 MB each) lets ~250 MB of chunks sit in memory; enriched records fill it.
+# Fluent Bit's default: 128 filesystem chunks up (~1 MB each here, enriched).
 max_chunks_up="${BENCH_MAX_CHUNKS_UP:-128}"
 
 echo "==> building aggregator, load tool and fake services (Release)"
@@ -31,6 +32,7 @@ dotnet build src/Aggregator/Gateway.Aggregator.csproj -c Release -nologo -v quie
 dotnet build tools/Gateway.Load/Gateway.Load.csproj -c Release -nologo -v quiet -o .tmp/bin/load >/dev/null
 dotnet build tools/Gateway.FakeServices/Gateway.FakeServices.csproj -c Release -nologo -v quiet -o .tmp/bin/fakes >/dev/null
 
+remove_baseline_worktree "$work"
 rm -rf "$work"
 mkdir -p "$work"
 
@@ -39,8 +41,10 @@ pid=""
 cleanup() {
   [ -n "$pid" ] && { kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
   [ -n "$fake_pid" ] && { kill -TERM "$fake_pid" 2>/dev/null || true; wait "$fake_pid" 2>/dev/null || true; }
+  remove_baseline_worktree "$work"
 }
 trap cleanup EXIT
+aggregator_builds "$work"
 
 echo "==> fake Kubernetes API with $pods pods"
 dotnet .tmp/bin/fakes/Gateway.FakeServices.dll --kubernetes-pods "$pods" --kubernetes-token bench-token >"$work/fakes.log" 2>&1 &
@@ -54,14 +58,26 @@ kube_url="$(sed -n 's/^kubernetes_url=\([^ ]*\).*/\1/p' "$work/fakes.log")"
 [ -n "$kube_url" ] || { echo "fake services did not start" >&2; cat "$work/fakes.log" >&2; exit 1; }
 printf 'bench-token\n' >"$work/token"
 
-cat >"$work/fluent-bit.conf" <<CONF
+metric() { curl -fsS "http://127.0.0.1:${http_port}/metrics" 2>/dev/null | awk -v m="$1" '$1 ~ "^"m { n += $2 } END { printf "%.0f", n + 0 }'; }
+
+rows=()
+# run_once LABEL DLL RUN: one aggregator process on a fresh buffer directory: warm-ups, then the measured load.
+run_once() {
+  local label="$1" dll="$2" run="$3"
+  forward_port="${BENCH_FORWARD_PORT:-$(free_port)}"
+  http_port="${BENCH_HTTP_PORT:-$(free_port)}"
+  local storage="${repo_root}/${work}/storage-${run}"
+  local warm_rss perf_pid before result after rate cpu_seconds per_cpu peak flushed enriched without
+  rm -rf "$storage"
+  echo "==> run $run: $label"
+  cat >"$work/fluent-bit.conf" <<CONF
 [SERVICE]
     Flush        1
     Log_Level    warn
     HTTP_Server  On
     HTTP_Listen  127.0.0.1
     HTTP_Port    ${http_port}
-    storage.path ${repo_root}/${work}/storage
+    storage.path ${storage}
     storage.sync normal
     storage.max_chunks_up ${max_chunks_up}
 
@@ -90,64 +106,73 @@ cat >"$work/fluent-bit.conf" <<CONF
     Match *
 CONF
 
-# BENCH_PERF=1: profile the measured run (perf record; JIT'd frames named via the perf map) into $work/perf.data.
-if [ -n "${BENCH_PERF:-}" ]; then
-  export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
-fi
-dotnet .tmp/bin/aggregator/Gateway.Aggregator.dll -c "$work/fluent-bit.conf" >"$work/aggregator.log" 2>&1 &
-pid=$!
-unset DOTNET_PerfMapEnabled DOTNET_EnableWriteXorExecute
+  # BENCH_PERF=1: profile the measured run (perf record; JIT'd frames named via the perf map) into $work/perf.data.
+  if [ -n "${BENCH_PERF:-}" ]; then
+    export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
+  fi
+  dotnet "$dll" -c "$work/fluent-bit.conf" >"$work/aggregator.log" 2>&1 &
+  pid=$!
+  unset DOTNET_PerfMapEnabled DOTNET_EnableWriteXorExecute
 
-wait_ready "http://127.0.0.1:${http_port}/readyz" "$pid" "$work/aggregator.log"
+  wait_ready "http://127.0.0.1:${http_port}/readyz" "$pid" "$work/aggregator.log"
 
-metric() { curl -fsS "http://127.0.0.1:${http_port}/metrics" 2>/dev/null | awk -v m="$1" '$1 ~ "^"m { n += $2 } END { printf "%.0f", n + 0 }'; }
 
-# Warm-up run (JIT, first segment files, the pod list applied and every pod's tag seen once) so the measured run
-# is the steady state.
-dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records "$warmup" --connections "$connections" --batch "$batch" --kubernetes-pods "$pods" >/dev/null
-dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records "$((pods * 10))" --connections "$connections" --batch 10 --kubernetes-pods "$pods" >/dev/null
+  # Warm-up run (JIT, first segment files, the pod list applied and every pod's tag seen once) so the measured run
+  # is the steady state.
+  dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records "$warmup" --connections "$connections" --batch "$batch" --kubernetes-pods "$pods" >/dev/null
+  dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records "$((pods * 10))" --connections "$connections" --batch 10 --kubernetes-pods "$pods" >/dev/null
 
-# Peak so far: start-up, the initial pod list (the API client's objects for every pod) and the warm-ups.
-warm_rss_mib="$(peak_rss_mib "$pid")"
-perf_pid=""
-if [ -n "${BENCH_PERF:-}" ]; then
-  perf record -F 499 -g -p "$pid" -o "$work/perf.data" >/dev/null 2>&1 &
-  perf_pid=$!
-fi
-before="$(cpu_ticks "$pid")"
-echo "==> load: $records records over $pods pods, $connections connections, $batch records per message (acks on)"
-result="$(dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records "$records" --connections "$connections" --batch "$batch" --kubernetes-pods "$pods")"
-after="$(cpu_ticks "$pid")"
-if [ -n "$perf_pid" ]; then
-  kill -INT "$perf_pid" 2>/dev/null || true
-  wait "$perf_pid" 2>/dev/null || true
-fi
-echo "    $result"
+  # Peak so far: start-up, the initial pod list (the API client's objects for every pod) and the warm-ups.
+  warm_rss="$(peak_rss_mib "$pid")"
+  perf_pid=""
+  if [ -n "${BENCH_PERF:-}" ]; then
+    perf record -F 499 -g -p "$pid" -o "$work/perf.data" >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
+  before="$(cpu_ticks "$pid")"
+  echo "    load: $records records over $pods pods, $connections connections, $batch records per message (acks on)"
+  result="$(dotnet .tmp/bin/load/Gateway.Load.dll --port "$forward_port" --records "$records" --connections "$connections" --batch "$batch" --kubernetes-pods "$pods")"
+  after="$(cpu_ticks "$pid")"
+  if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+  fi
+  echo "    $result"
 
-rate="$(sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p' <<<"$result")"
-cpu_seconds="$(awk -v a="$after" -v b="$before" -v t="$ticks" 'BEGIN { printf "%.2f", (a - b) / t }')"
-per_cpu="$(awk -v r="$records" -v c="$cpu_seconds" 'BEGIN { if (c > 0) printf "%.0f", r / c; else print "n/a" }')"
-peak_rss_mib="$(peak_rss_mib "$pid")"
-sleep 2 # the last chunks reach the null output within a flush interval
-flushed="$(metric gateway_output_records_flushed_total)"
-enriched="$(metric gateway_kubernetes_records_enriched_total)"
-without="$(metric gateway_kubernetes_records_without_metadata_total)"
+  rate="$(sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p' <<<"$result")"
+  cpu_seconds="$(awk -v a="$after" -v b="$before" -v t="$ticks" 'BEGIN { printf "%.2f", (a - b) / t }')"
+  per_cpu="$(awk -v r="$records" -v c="$cpu_seconds" 'BEGIN { if (c > 0) printf "%.0f", r / c; else print "n/a" }')"
+  peak="$(peak_rss_mib "$pid")"
+  sleep 2 # the last chunks reach the null output within a flush interval
+  flushed="$(metric gateway_output_records_flushed_total)"
+  enriched="$(metric gateway_kubernetes_records_enriched_total)"
+  without="$(metric gateway_kubernetes_records_without_metadata_total)"
 
-# Stop the aggregator before the fake, so its watch ends cleanly, then ask the fake what it served.
-kill -TERM "$pid" 2>/dev/null || true
-wait "$pid" 2>/dev/null || true
-pid=""
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  pid=""
+  rm -rf "$storage"
+  local sent=$((warmup + pods * 10 + records))
+  echo "    ${rate} records/s, ${cpu_seconds} CPU s, ${per_cpu} records per CPU-s, peak RSS ${peak} MiB (${warm_rss} MiB before the measured run)"
+  echo "    null output received ${flushed} of ${sent} sent (warm-ups included; grep drops level=debug, 1 in 8); ${enriched} enriched, ${without} without metadata"
+  rows+=("| ${label} | ${rate} | ${cpu_seconds} | ${per_cpu} | ${peak} MiB (${warm_rss} before the run) | ${enriched} / ${without} |")
+}
+
+for run in $(seq 1 "$runs"); do
+  for build in "${builds[@]}"; do
+    run_once "${build%%=*}" "${build#*=}" "$run"
+  done
+done
+
+# Stop the fake last, then ask it what it served (every run: one list + one watch each).
 kill -TERM "$fake_pid" 2>/dev/null || true
 wait "$fake_pid" 2>/dev/null || true
 fake_pid=""
 requests="$(grep '^kubernetes_requests' "$work/fakes.log" || echo 'kubernetes_requests (none reported)')"
-sent=$((warmup + pods * 10 + records))
 
 echo
-echo "records/s:            $rate"
-echo "aggregator CPU s:     $cpu_seconds"
-echo "records per CPU-s:    $per_cpu"
-echo "peak RSS (VmHWM):     ${peak_rss_mib} MiB (${warm_rss_mib} MiB before the measured run: start-up, pod list, warm-ups)"
-echo "null output received: ${flushed} of ${sent} sent (warm-ups included; grep drops level=debug, 1 in 8)"
-echo "kubernetes filter:    ${enriched} enriched, ${without} without metadata"
-echo "fake API server:      ${requests}"
+echo "| Build | Records/s | Aggregator CPU s | Records per CPU-s | Peak RSS | Enriched / without metadata |"
+echo "| --- | --- | --- | --- | --- | --- |"
+printf '%s\n' "${rows[@]}"
+echo
+echo "fake API server (all runs): ${requests}"
