@@ -27,7 +27,6 @@ connections="${3:-4}"
 batch="${4:-100}"
 warmup="${BENCH_WARMUP:-50000}"
 flush="${BENCH_FLUSH:-5}"
-runs="${BENCH_RUNS:-1}"
 work=".tmp/bench-cloudwatch"
 
 if [ -z "${BENCH_NO_BUILD:-}" ]; then
@@ -201,36 +200,27 @@ CONF
   messages=$(( $(metric gateway_forward_messages_total) - warm_messages ))
   flushed=$(( $(metric gateway_output_records_flushed_total) - warm_flushed ))
   puts=$(( $(metric gateway_cloudwatch_put_requests_total) - warm_puts ))
-  cpu_seconds="$(awk -v a="$after" -v b="$before" -v t="$ticks" 'BEGIN { printf "%.2f", (a - b) / t }')"
+  cpu_seconds="$(cpu_seconds_between "$before" "$after")"
   wall_seconds="$(awk -v a="$end_ns" -v b="$start_ns" 'BEGIN { printf "%.2f", (a - b) / 1e9 }')"
-  per_cpu="$(awk -v r="$records" -v c="$cpu_seconds" 'BEGIN { if (c > 0) printf "%.0f", r / c; else print "n/a" }')"
+  per_cpu="$(per_cpu_second "$records" "$cpu_seconds")"
   ratio="$(awk -v m="$messages" -v p="$puts" 'BEGIN { if (p > 0) printf "%.1f", m / p; else print "n/a" }')"
   peak="$(peak_rss_mib "$pid")"
   rejected="$(metric gateway_cloudwatch_events_rejected_total)"
 
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  pid=""
-  rm -rf "$storage"
+  stop_aggregator "$storage"
   echo "    wall ${wall_seconds} s to the last delivery, ${cpu_seconds} CPU s, ${per_cpu} records per CPU-s, peak RSS ${peak} MiB"
   echo "    ${messages} forward chunks, ${puts} PutLogEvents (${ratio} chunks per request), ${flushed} of ${records} records delivered (grep drops level=debug, 1 in 8), ${rejected} events rejected"
   rows+=("| ${label} | ${per_cpu} | ${peak} MiB | ${messages} | ${puts} | ${ratio} | ${flushed} |")
 }
 
-for run in $(seq 1 "$runs"); do
-  for build in "${builds[@]}"; do
-    run_once "${build%%=*}" "${build#*=}" "$run"
-  done
-done
+run_builds
 
 kill -TERM "$fake_pid" 2>/dev/null || true
 wait "$fake_pid" 2>/dev/null || true
 fake_pid=""
 summary="$(grep '^cloudwatch_requests' "$work/fakes.log" || echo 'cloudwatch_requests (none reported)')"
 
-echo
-echo "| Build | Records per CPU-s | Peak RSS | Forward chunks | PutLogEvents | Chunks per request | Records delivered |"
-echo "| --- | --- | --- | --- | --- | --- | --- |"
-printf '%s\n' "${rows[@]}"
+print_table "| Build | Records per CPU-s | Peak RSS | Forward chunks | PutLogEvents | Chunks per request | Records delivered |" \
+  "| --- | --- | --- | --- | --- | --- | --- |"
 echo
 echo "fake CloudWatch Logs (all runs): ${summary}"

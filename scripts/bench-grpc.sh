@@ -68,11 +68,11 @@ result="$("${load[@]}" --records "$records")"
 after="$(cpu_ticks "$pid")"
 echo "    $result"
 
-rate="$(sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p' <<<"$result")"
-cpu_seconds="$(awk -v a="$after" -v b="$before" -v t="$ticks" 'BEGIN { printf "%.2f", (a - b) / t }')"
-per_cpu="$(awk -v r="$records" -v c="$cpu_seconds" 'BEGIN { if (c > 0) printf "%.0f", r / c; else print "n/a" }')"
+rate="$(load_rate "$result")"
+cpu_seconds="$(cpu_seconds_between "$before" "$after")"
+per_cpu="$(per_cpu_second "$records" "$cpu_seconds")"
 peak_rss_mib="$(peak_rss_mib "$pid")"
-flushed="$(curl -fsS "http://127.0.0.1:${http_port}/metrics" 2>/dev/null | awk '/^gateway_output_records_flushed_total/ { n += $2 } END { print n + 0 }')"
+flushed="$(records_flushed "$http_port")"
 
 echo
 echo "records/s:            $rate"

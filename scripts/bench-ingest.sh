@@ -17,7 +17,6 @@ cd "$repo_root"
 records="${1:-3000000}"
 connections="${2:-4}"
 batch="${3:-1000}"
-runs="${BENCH_RUNS:-1}"
 work=".tmp/bench"
 
 echo "==> building aggregator and load tool (Release)"
@@ -74,28 +73,18 @@ CONF
   after="$(cpu_ticks "$pid")"
   echo "    $result"
 
-  rate="$(sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p' <<<"$result")"
-  cpu_seconds="$(awk -v a="$after" -v b="$before" -v t="$ticks" 'BEGIN { printf "%.2f", (a - b) / t }')"
-  per_cpu="$(awk -v r="$records" -v c="$cpu_seconds" 'BEGIN { if (c > 0) printf "%.0f", r / c; else print "n/a" }')"
+  rate="$(load_rate "$result")"
+  cpu_seconds="$(cpu_seconds_between "$before" "$after")"
+  per_cpu="$(per_cpu_second "$records" "$cpu_seconds")"
   peak="$(peak_rss_mib "$pid")"
   # Warm-up + measured records must all have reached the output (acks only say they were stored).
-  flushed="$(curl -fsS "http://127.0.0.1:${http_port}/metrics" 2>/dev/null | awk '/^gateway_output_records_flushed_total/ { n += $2 } END { print n + 0 }')"
+  flushed="$(records_flushed "$http_port")"
 
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  pid=""
-  rm -rf "$storage"
+  stop_aggregator "$storage"
   echo "    ${rate} records/s, ${cpu_seconds} CPU s, ${per_cpu} records per CPU-s, peak RSS ${peak} MiB, null output received ${flushed} (warm-up 50000 included; may trail by the last flush)"
   rows+=("| ${label} | ${rate} | ${cpu_seconds} | ${per_cpu} | ${peak} MiB |")
 }
 
-for run in $(seq 1 "$runs"); do
-  for build in "${builds[@]}"; do
-    run_once "${build%%=*}" "${build#*=}" "$run"
-  done
-done
+run_builds
 
-echo
-echo "| Build | Records/s | Aggregator CPU s | Records per CPU-s | Peak RSS |"
-echo "| --- | --- | --- | --- | --- |"
-printf '%s\n' "${rows[@]}"
+print_table "| Build | Records/s | Aggregator CPU s | Records per CPU-s | Peak RSS |" "| --- | --- | --- | --- | --- |"

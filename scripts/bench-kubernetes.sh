@@ -22,7 +22,6 @@ pods="${2:-1000}"
 connections="${3:-4}"
 batch="${4:-1000}"
 warmup=50000
-runs="${BENCH_RUNS:-1}"
 work=".tmp/bench-kubernetes"
 # Fluent Bit's default: 128 filesystem chunks up (~1 MB each here, enriched).
 max_chunks_up="${BENCH_MAX_CHUNKS_UP:-128}"
@@ -139,30 +138,23 @@ CONF
   fi
   echo "    $result"
 
-  rate="$(sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p' <<<"$result")"
-  cpu_seconds="$(awk -v a="$after" -v b="$before" -v t="$ticks" 'BEGIN { printf "%.2f", (a - b) / t }')"
-  per_cpu="$(awk -v r="$records" -v c="$cpu_seconds" 'BEGIN { if (c > 0) printf "%.0f", r / c; else print "n/a" }')"
+  rate="$(load_rate "$result")"
+  cpu_seconds="$(cpu_seconds_between "$before" "$after")"
+  per_cpu="$(per_cpu_second "$records" "$cpu_seconds")"
   peak="$(peak_rss_mib "$pid")"
   sleep 2 # the last chunks reach the null output within a flush interval
   flushed="$(metric gateway_output_records_flushed_total)"
   enriched="$(metric gateway_kubernetes_records_enriched_total)"
   without="$(metric gateway_kubernetes_records_without_metadata_total)"
 
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  pid=""
-  rm -rf "$storage"
+  stop_aggregator "$storage"
   local sent=$((warmup + pods * 10 + records))
   echo "    ${rate} records/s, ${cpu_seconds} CPU s, ${per_cpu} records per CPU-s, peak RSS ${peak} MiB (${warm_rss} MiB before the measured run)"
   echo "    null output received ${flushed} of ${sent} sent (warm-ups included; grep drops level=debug, 1 in 8); ${enriched} enriched, ${without} without metadata"
   rows+=("| ${label} | ${rate} | ${cpu_seconds} | ${per_cpu} | ${peak} MiB (${warm_rss} before the run) | ${enriched} / ${without} |")
 }
 
-for run in $(seq 1 "$runs"); do
-  for build in "${builds[@]}"; do
-    run_once "${build%%=*}" "${build#*=}" "$run"
-  done
-done
+run_builds
 
 # Stop the fake last, then ask it what it served (every run: one list + one watch each).
 kill -TERM "$fake_pid" 2>/dev/null || true
@@ -170,9 +162,7 @@ wait "$fake_pid" 2>/dev/null || true
 fake_pid=""
 requests="$(grep '^kubernetes_requests' "$work/fakes.log" || echo 'kubernetes_requests (none reported)')"
 
-echo
-echo "| Build | Records/s | Aggregator CPU s | Records per CPU-s | Peak RSS | Enriched / without metadata |"
-echo "| --- | --- | --- | --- | --- | --- |"
-printf '%s\n' "${rows[@]}"
+print_table "| Build | Records/s | Aggregator CPU s | Records per CPU-s | Peak RSS | Enriched / without metadata |" \
+  "| --- | --- | --- | --- | --- | --- |"
 echo
 echo "fake API server (all runs): ${requests}"

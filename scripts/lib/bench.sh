@@ -49,3 +49,44 @@ aggregator_builds() {
 remove_baseline_worktree() {
   if [ -d "$1/baseline-src" ]; then git worktree remove --force "$1/baseline-src" >/dev/null 2>&1 || true; fi
 }
+
+# cpu_seconds_between BEFORE AFTER: the CPU seconds between two cpu_ticks readings.
+cpu_seconds_between() { awk -v a="$2" -v b="$1" -v t="$ticks" 'BEGIN { printf "%.2f", (a - b) / t }'; }
+
+# per_cpu_second RECORDS CPU_SECONDS: records per CPU-second ("n/a" when no CPU time was measured).
+per_cpu_second() { awk -v r="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.0f", r / c; else print "n/a" }'; }
+
+# load_rate RESULT: the records/s the load tool printed (its records_per_sec=).
+load_rate() { sed -n 's/.*records_per_sec=\([0-9]*\).*/\1/p' <<<"$1"; }
+
+# records_flushed HTTP_PORT: what the aggregator's outputs have flushed so far (gateway_output_records_flushed).
+records_flushed() {
+  curl -fsS "http://127.0.0.1:$1/metrics" 2>/dev/null | awk '/^gateway_output_records_flushed_total/ { n += $2 } END { print n + 0 }'
+}
+
+# stop_aggregator STORAGE: ends the aggregator whose pid is in $pid and removes that run's buffer directory.
+stop_aggregator() {
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  pid=""
+  rm -rf "$1"
+}
+
+# run_builds: calls the script's run_once LABEL DLL RUN for each of BENCH_RUNS runs and each entry of `builds`
+# (baseline first), collecting its table rows in `rows`.
+run_builds() {
+  local run build
+  for run in $(seq 1 "${BENCH_RUNS:-1}"); do
+    for build in "${builds[@]}"; do
+      run_once "${build%%=*}" "${build#*=}" "$run"
+    done
+  done
+}
+
+# print_table "| A | B |" "| --- | --- |": the header, then the rows run_once collected.
+print_table() {
+  echo
+  echo "$1"
+  echo "$2"
+  printf '%s\n' "${rows[@]}"
+}
