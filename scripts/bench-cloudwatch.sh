@@ -69,8 +69,6 @@ cw_key="$(sed -n 's/.* access_key=\([^ ]*\).*/\1/p' <<<"$cw_line")"
 cw_secret="$(sed -n 's/.* secret_key=\([^ ]*\).*/\1/p' <<<"$cw_line")"
 printf 'bench-token\n' >"$work/token"
 
-metric() { curl -fsS "http://127.0.0.1:${http_port}/metrics" 2>/dev/null | awk -v m="$1" '$1 ~ "^"m { n += $2 } END { printf "%.0f", n + 0 }'; }
-
 # Everything queued for the output is done with (delivered, or rejected by CloudWatch and counted). Polled twice a
 # second: each poll is a /metrics scrape the aggregator pays for inside the measured window (at 10 a second they
 # were ~2-3% of its CPU).
@@ -90,10 +88,7 @@ rows=()
 # run_once LABEL DLL RUN: one aggregator process (fresh storage, fresh ports): warm-up, then the measured load.
 run_once() {
   local label="$1" dll="$2" run="$3"
-  forward_port="${BENCH_FORWARD_PORT:-$(free_port)}"
-  http_port="${BENCH_HTTP_PORT:-$(free_port)}"
-  local storage="${repo_root}/${work}/storage-${run}"
-  rm -rf "$storage"
+  prepare_run "$run"
   cat >"$work/fluent-bit.conf" <<CONF
 [SERVICE]
     Flush        ${flush}

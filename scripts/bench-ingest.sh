@@ -34,9 +34,7 @@ rows=()
 # run_once LABEL DLL RUN: one aggregator process on a fresh buffer directory: warm-up, then the measured load.
 run_once() {
   local label="$1" dll="$2" run="$3"
-  local forward_port="${BENCH_FORWARD_PORT:-$(free_port)}" http_port="${BENCH_HTTP_PORT:-$(free_port)}"
-  local storage="${repo_root}/${work}/storage-${run}"
-  rm -rf "$storage"
+  prepare_run "$run"
   cat >"$work/fluent-bit.conf" <<CONF
 [SERVICE]
     Flush        1

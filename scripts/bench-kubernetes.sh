@@ -57,17 +57,12 @@ kube_url="$(sed -n 's/^kubernetes_url=\([^ ]*\).*/\1/p' "$work/fakes.log")"
 [ -n "$kube_url" ] || { echo "fake services did not start" >&2; cat "$work/fakes.log" >&2; exit 1; }
 printf 'bench-token\n' >"$work/token"
 
-metric() { curl -fsS "http://127.0.0.1:${http_port}/metrics" 2>/dev/null | awk -v m="$1" '$1 ~ "^"m { n += $2 } END { printf "%.0f", n + 0 }'; }
-
 rows=()
 # run_once LABEL DLL RUN: one aggregator process on a fresh buffer directory: warm-ups, then the measured load.
 run_once() {
   local label="$1" dll="$2" run="$3"
-  forward_port="${BENCH_FORWARD_PORT:-$(free_port)}"
-  http_port="${BENCH_HTTP_PORT:-$(free_port)}"
-  local storage="${repo_root}/${work}/storage-${run}"
+  prepare_run "$run"
   local warm_rss perf_pid before result after rate cpu_seconds per_cpu peak flushed enriched without
-  rm -rf "$storage"
   echo "==> run $run: $label"
   cat >"$work/fluent-bit.conf" <<CONF
 [SERVICE]

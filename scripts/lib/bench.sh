@@ -90,3 +90,15 @@ print_table() {
   echo "$2"
   printf '%s\n' "${rows[@]}"
 }
+
+# metric NAME: the sum of a Prometheus metric's samples on the aggregator at $http_port.
+metric() { curl -fsS "http://127.0.0.1:${http_port}/metrics" 2>/dev/null | awk -v m="$1" '$1 ~ "^"m { n += $2 } END { printf "%.0f", n + 0 }'; }
+
+# prepare_run RUN: fresh ports (unless BENCH_FORWARD_PORT/BENCH_HTTP_PORT fix them) and an empty buffer directory
+# under $work for one run: sets forward_port, http_port and storage.
+prepare_run() {
+  forward_port="${BENCH_FORWARD_PORT:-$(free_port)}"
+  http_port="${BENCH_HTTP_PORT:-$(free_port)}"
+  storage="${repo_root}/${work}/storage-$1"
+  rm -rf "$storage"
+}
